@@ -116,7 +116,7 @@ var (
 // proves every sentinel exported by package backends is here.
 var sentinelTable = []struct {
 	sentinel error
-	s3      *Error
+	s3       *Error
 }{
 	{backends.ErrBucketNotFound, NoSuchBucket},
 	{backends.ErrBucketExists, BucketAlreadyOwnedByYou},

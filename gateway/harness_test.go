@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lakegate/lakegate/backends/posix"
+	"github.com/lakegate/lakegate/gateway/sigv4"
+	"github.com/lakegate/lakegate/internal/identity"
+)
+
+const (
+	testAccessKey = "LAKEGATETESTKEY"
+	testSecretKey = "lakegate-test-secret-key-0123456789"
+)
+
+// testGateway is a gateway over a real posix backend in a temporary
+// directory, served by httptest, with an AWS SDK for Go v2 client.
+type testGateway struct {
+	URL      string
+	Server   *Server
+	Registry *prometheus.Registry
+	Client   *s3.Client
+	Root     string
+}
+
+func newTestGateway(t *testing.T) *testGateway {
+	t.Helper()
+	root := t.TempDir()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("LAKEGATE_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	reg := prometheus.NewRegistry()
+	pb, err := posix.New(context.Background(), posix.Config{Root: root}, logger, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := identity.Load("", func(k string) string {
+		switch k {
+		case "LAKEGATE_ROOT_ACCESS_KEY":
+			return testAccessKey
+		case "LAKEGATE_ROOT_SECRET_KEY":
+			return testSecretKey
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{
+		Backends:   []NamedBackend{{Name: "posix", Backend: pb}},
+		Verifier:   &sigv4.Verifier{Credentials: ids},
+		Logger:     logger,
+		Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	client := s3.New(s3.Options{
+		BaseEndpoint: aws.String(hs.URL),
+		Region:       "us-east-1",
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
+	})
+	return &testGateway{URL: hs.URL, Server: srv, Registry: reg, Client: client, Root: root}
+}
