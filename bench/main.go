@@ -335,4 +335,3 @@ func readRSS(pid int, field string) int64 {
 	}
 	return 0
 }
-
