@@ -95,6 +95,11 @@ type Config struct {
 	// MaxObjectSize is the largest single PutObject body in bytes.
 	// Default: 5 GiB, as S3.
 	MaxObjectSize int64
+	// ListTokenKey authenticates ListObjectsV2 continuation tokens (HMAC
+	// key, at least 32 bytes recommended). Gateway processes behind one load
+	// balancer must share it. Default: a random key per process, so a
+	// token is valid only at the process that issued it.
+	ListTokenKey []byte
 }
 
 // Server is the S3 API handler. It is safe for concurrent use.
