@@ -248,7 +248,8 @@ type env struct {
 // ctx returns the subtest's context.
 func (e *env) ctx() context.Context { return e.t.Context() }
 
-// run runs a nested subtest, honouring Options.Skip for "parent/name".
+// run runs a nested subtest in a fresh bucket, honouring Options.Skip for
+// "parent/name".
 func (e *env) run(name string, fn func(e *env)) {
 	e.t.Helper()
 	path := e.path + "/" + name
@@ -259,7 +260,9 @@ func (e *env) run(name string, fn func(e *env)) {
 		if reason, ok := e.opts.Skip[path]; ok {
 			t.Skip(reason)
 		}
-		fn(&env{t: t, b: e.b, opts: e.opts, bucket: e.bucket, path: path})
+		ne := &env{t: t, b: e.b, opts: e.opts, path: path}
+		ne.bucket = ne.newBucket()
+		fn(ne)
 	})
 }
 

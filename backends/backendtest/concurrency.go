@@ -173,8 +173,8 @@ func testCancelledPutLeavesNothing(e *env) {
 		}
 		e.expectListAll(e.withMarkers("existing"), backends.ListQuery{})
 	}
-	e.put("existing", prev)
 	e.run("BodyError", func(e *env) {
+		e.put("existing", prev)
 		for _, key := range []string{"new", "existing"} {
 			_, err := e.b.Put(e.ctx(), e.bucket, key, &failingReader{data: data, n: 1<<20 + 5, err: errBody}, backends.PutOptions{Size: size})
 			check(e, "body error "+key, err, errBody)
@@ -183,6 +183,7 @@ func testCancelledPutLeavesNothing(e *env) {
 		}
 	})
 	e.run("CtxCancel", func(e *env) {
+		e.put("existing", prev)
 		for _, key := range []string{"new", "existing"} {
 			ctx, cancel := context.WithCancel(e.ctx())
 			_, err := e.b.Put(ctx, e.bucket, key, &failingReader{data: data, n: 1 << 20, cancel: cancel}, backends.PutOptions{Size: size})
@@ -191,12 +192,14 @@ func testCancelledPutLeavesNothing(e *env) {
 		}
 	})
 	e.run("ShortBody", func(e *env) {
+		e.put("existing", prev)
 		for _, key := range []string{"new", "existing"} {
 			_, err := e.b.Put(e.ctx(), e.bucket, key, bytes.NewReader(data[:size-1]), backends.PutOptions{Size: size})
 			check(e, "short body "+key, err, nil)
 		}
 	})
 	e.run("LongBody", func(e *env) {
+		e.put("existing", prev)
 		for _, key := range []string{"new", "existing"} {
 			_, err := e.b.Put(e.ctx(), e.bucket, key, bytes.NewReader(data), backends.PutOptions{Size: size - 1})
 			check(e, "long body "+key, err, nil)
