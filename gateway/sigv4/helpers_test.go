@@ -54,6 +54,8 @@ type outcome struct {
 	body    []byte
 	readErr error // from reading Body to the end
 	digest  backends.Digest
+	payload string // x-amz-content-sha256 as received
+	trailer string // x-amz-trailer as received
 }
 
 // code returns the S3 error code of the first failure, or "" for success.
@@ -74,7 +76,7 @@ func (o outcome) code() string {
 
 // verifyAndRead runs Verify on r and reads the whole body.
 func verifyAndRead(v *Verifier, r *http.Request) outcome {
-	var o outcome
+	o := outcome{payload: r.Header.Get("X-Amz-Content-Sha256"), trailer: r.Header.Get("X-Amz-Trailer")}
 	o.req, o.err = v.Verify(r)
 	if o.err != nil {
 		return o
