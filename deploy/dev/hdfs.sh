@@ -84,8 +84,18 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---- prerequisites ---------------------------------------------------------------------------
 
+# apt_install PKG...: Debian packages, with apt-get update only when the first attempt fails.
+apt_install() {
+  log "installing $* with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends "$@" >/dev/null ||
+    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$@" >/dev/null; } ||
+    die "apt-get install $* failed"
+}
+
 ensure_java() {
   JAVA=${LAKEGATE_JAVA:-java}
+  if [ -z "${LAKEGATE_JAVA:-}" ] && ! command -v java >/dev/null; then apt_install openjdk-17-jdk-headless; fi
   command -v "$JAVA" >/dev/null || die "java not found (Java 17 is expected)"
   local v
   v=$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
@@ -95,7 +105,7 @@ ensure_java() {
 # ensure_jars: resolve Hadoop from Maven Central into .cache/ once (lib/ + webapps-cp/).
 ensure_jars() {
   [ -f "$DIST/.complete" ] && return 0
-  command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
+  command -v mvn >/dev/null || apt_install maven
   log "resolving Hadoop $HADOOP_VERSION from Maven Central into $DIST"
   rm -rf "$DIST"
   mvn -B -q -f "$SRC/pom.xml" -Dmaven.repo.local="$M2" -Dhadoop.version="$HADOOP_VERSION" \
@@ -136,6 +146,8 @@ write_conf() {
       "$SRC/$f.in" >"$H/conf.new/$f"
   done
   chmod 600 "$H/conf.new/ssl-server.xml" "$H/conf.new/ssl-client.xml"
+  # JVMs read krb5.conf once at start: a change there also counts as a configuration change.
+  sha256sum "$K/krb5.conf" >"$H/conf.new/.krb5.conf.sha256"
   CONF_CHANGED=0
   if [ -d "$H/conf" ] && ! diff -rq "$H/conf" "$H/conf.new" >/dev/null 2>&1; then CONF_CHANGED=1; fi
   rm -rf "$H/conf"; mv "$H/conf.new" "$H/conf"
@@ -181,7 +193,7 @@ nn_https() {
   curl -sS --fail --max-time 10 --cacert "$H/ssl/localhost.pem" --negotiate -u : "$@"
 }
 
-# nn_state: "<safemode text or ->|<live DataNodes>" from the NameNode's /jmx servlet; fails if
+# nn_state: "<safemode text or ->|<usable live DataNodes>" from the NameNode's /jmx servlet; fails if
 # the NameNode does not answer yet.
 nn_state() {
   local json
@@ -191,7 +203,12 @@ import json, sys
 beans = {b.get("name"): b for b in json.load(sys.stdin)["beans"]}
 info = beans["Hadoop:service=NameNode,name=NameNodeInfo"]
 state = beans["Hadoop:service=NameNode,name=FSNamesystemState"]
-print("%s|%d" % (info["Safemode"] or "-", state["NumLiveDataNodes"]))'
+# A DataNode counts once the NameNode can place blocks on it: registered, storage reported
+# (after a NameNode restart, "live" comes a heartbeat before the capacity), nothing stale.
+live = state["NumLiveDataNodes"]
+if state["CapacityRemaining"] <= 0 or state["NumStaleStorages"] > 0 or state["NumStaleDataNodes"] > 0:
+    live = 0
+print("%s|%d" % (info["Safemode"] or "-", live))' 2>/dev/null
 }
 
 # wait_ready SECONDS: NameNode out of safe mode with at least one live DataNode.

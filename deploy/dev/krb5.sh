@@ -89,6 +89,9 @@ write_config() {
     ticket_lifetime = 10h
     renew_lifetime = 7d
     forwardable = true
+    # Everything runs on one clock. A small skew makes an expired ticket fail within seconds
+    # instead of the default 5 minutes of grace, which short-lifetime renewal tests rely on.
+    clockskew = 10
     default_ccache_name = FILE:$K/ccache
     default_tkt_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96
     default_tgs_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96
@@ -130,6 +133,10 @@ EOF
     admin_server = FILE:$K/logs/kadmind.log
     default = FILE:$K/logs/krb5lib.log
 EOF
+  CONF_CHANGED=0
+  if [ -f "$K/krb5.conf" ] && ! { cmp -s "$K/krb5.conf.new" "$K/krb5.conf" && cmp -s "$K/kdc.conf.new" "$K/kdc.conf"; }; then
+    CONF_CHANGED=1
+  fi
   mv "$K/krb5.conf.new" "$K/krb5.conf"
   mv "$K/kdc.conf.new" "$K/kdc.conf"
   echo "*/admin@$REALM *" >"$K/kadm5.acl"
@@ -250,6 +257,10 @@ cmd_up() {
   export KRB5_CONFIG=$K/krb5.conf KRB5_KDC_PROFILE=$K/kdc.conf
   ensure_db
   ensure_principals
+  if [ "$CONF_CHANGED" = 1 ]; then
+    log "configuration changed: restarting the KDC (running JVMs keep the old krb5.conf until restarted)"
+    cmd_down
+  fi
   start_daemons
   write_env
   log "up: realm $REALM, kdc 127.0.0.1:$KDC_PORT, client ticket lifetime $LIFETIME ($((SECONDS - t0)) s)"
