@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -33,16 +31,14 @@ type listOwner struct {
 }
 
 // listOwnerOf returns the owner reported in listings. lakegate records no
-// per-object owner (access is per team, not per object owner), so listings
-// name the requesting identity: a stable canonical-looking ID (hex SHA-256
-// of the identity name) and the name as DisplayName.
+// per-object owner (access is per team), so listings name the requesting
+// identity, exactly as ListBuckets does (ownerOf).
 func listOwnerOf(rc *reqCtx) *listOwner {
 	if rc.auth == nil || rc.auth.Anonymous {
 		return nil
 	}
-	name := rc.auth.Identity.Name
-	sum := sha256.Sum256([]byte("lakegate identity\x00" + name))
-	return &listOwner{ID: hex.EncodeToString(sum[:]), DisplayName: name}
+	o := ownerOf(rc)
+	return &listOwner{ID: o.ID, DisplayName: o.DisplayName}
 }
 
 // listEntry is one Contents element of ListObjects and ListObjectsV2.

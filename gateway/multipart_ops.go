@@ -214,19 +214,6 @@ func mpParsePartNumber(q url.Values) (int, error) {
 	return n, nil
 }
 
-// mpCheckEncryption accepts SSE-S3 (AES256) as a no-op, as lakegate stores
-// on disks it does not encrypt itself, and answers NotImplemented for
-// SSE-KMS and SSE-C, which it cannot honour.
-func mpCheckEncryption(h http.Header) error {
-	if v := h.Get("x-amz-server-side-encryption"); v != "" && v != "AES256" {
-		return s3err.NotImplemented.With("server-side encryption " + v + " is not implemented by lakegate")
-	}
-	if h.Get("x-amz-server-side-encryption-customer-algorithm") != "" {
-		return s3err.NotImplemented.With("server-side encryption with customer keys is not implemented by lakegate")
-	}
-	return nil
-}
-
 // mpInitiateResult is the InitiateMultipartUploadResult document.
 type mpInitiateResult struct {
 	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ InitiateMultipartUploadResult"`
@@ -236,7 +223,9 @@ type mpInitiateResult struct {
 }
 
 // createMultipartUpload implements CreateMultipartUpload. Metadata comes
-// from the headers as for PutObject; x-amz-checksum-algorithm is remembered
+// from the headers as for PutObject, and the same unsupported features
+// (server-side encryption, object lock, ACL grants, storage classes other
+// than STANDARD) are refused as there; x-amz-checksum-algorithm is remembered
 // with the upload (see mpUploadAlgorithm) and every part must then carry a
 // checksum of that algorithm. See the Amazon S3 API Reference,
 // CreateMultipartUpload.
@@ -246,7 +235,7 @@ func (s *Server) createMultipartUpload(rc *reqCtx) error {
 		return err
 	}
 	h := rc.r.Header
-	if err := mpCheckEncryption(h); err != nil {
+	if err := rejectUnsupportedWriteHeaders(h); err != nil {
 		return err
 	}
 	meta, err := metadataFromHeaders(h)
@@ -273,20 +262,24 @@ func (s *Server) createMultipartUpload(rc *reqCtx) error {
 			rc.w.Header().Set("x-amz-checksum-type", "COMPOSITE")
 		}
 	}
-	if h.Get("x-amz-server-side-encryption") == "AES256" {
-		rc.w.Header().Set("x-amz-server-side-encryption", "AES256")
-	}
 	return writeXML(rc, http.StatusOK, mpInitiateResult{Bucket: rc.bucket, Key: rc.key, UploadID: id})
 }
 
 // uploadPartCopyOrPart routes PUT ?partNumber&uploadId to UploadPartCopy
 // when x-amz-copy-source is present and to UploadPart otherwise.
 func (s *Server) uploadPartCopyOrPart(rc *reqCtx) error {
-	if rc.r.Header.Get("x-amz-copy-source") != "" {
+	copying := rc.r.Header.Get("x-amz-copy-source") != ""
+	rc.op = "UploadPart"
+	if copying {
 		rc.op = "UploadPartCopy"
+	}
+	rc.log = s.log.With("request_id", rc.requestID, "op", rc.op)
+	if !rc.auth.Anonymous {
+		rc.log = rc.log.With("user", rc.auth.Identity.Name)
+	}
+	if copying {
 		return s.uploadPartCopy(rc)
 	}
-	rc.op = "UploadPart"
 	return s.uploadPart(rc)
 }
 
@@ -370,11 +363,21 @@ func (s *Server) uploadPart(rc *reqCtx) error {
 		}
 	}
 	size := rc.auth.Body.Size()
+	if size < 0 && rc.r.ContentLength < 0 && rc.r.Header.Get("x-amz-decoded-content-length") == "" {
+		return s3err.MissingContentLength
+	}
 	if size > mpMaxPartSize {
 		return s3err.EntityTooLarge
 	}
-	info, err := t.mp.UploadPart(rc.ctx, rc.bucket, rc.key, t.uploadID, t.partNumber, rc.body(),
+	// putBody (object_ops.go) reads on to the end once the declared size has
+	// arrived, so trailing checksums are verified and the digest is final
+	// before the backend sees the last bytes.
+	body := &putBody{r: rc.body(), size: size, max: mpMaxPartSize}
+	info, err := t.mp.UploadPart(rc.ctx, rc.bucket, rc.key, t.uploadID, t.partNumber, body,
 		backends.PutOptions{Size: size, Digest: rc.auth.Body.Digest})
+	if body.err != nil {
+		return body.err
+	}
 	if err != nil {
 		return err
 	}
@@ -385,9 +388,7 @@ func (s *Server) uploadPart(rc *reqCtx) error {
 	hd := rc.w.Header()
 	hd.Set("ETag", quoteETag(info.ETag))
 	mpSetChecksumHeaders(hd, sums)
-	if rc.r.Header.Get("x-amz-server-side-encryption") == "AES256" {
-		hd.Set("x-amz-server-side-encryption", "AES256")
-	}
+	hd.Set("Content-Length", "0")
 	rc.w.WriteHeader(http.StatusOK)
 	return nil
 }
