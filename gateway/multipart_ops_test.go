@@ -499,7 +499,9 @@ func TestUploadPartCopyRanges(t *testing.T) {
 		{"two ranges", "bytes=0-1,3-4", nil, "InvalidArgument", 400},
 		{"beyond end", fmt.Sprintf("bytes=0-%d", len(src)), nil, "InvalidRange", 416},
 		{"starts beyond end", fmt.Sprintf("bytes=%d-%d", len(src)+10, len(src)+20), nil, "InvalidRange", 416},
-		{"if-match mismatch", "bytes=0-9", func(in *s3.UploadPartCopyInput) { in.CopySourceIfMatch = aws.String(`"0123456789abcdef0123456789abcdef"`) }, "PreconditionFailed", 412},
+		{"if-match mismatch", "bytes=0-9", func(in *s3.UploadPartCopyInput) {
+			in.CopySourceIfMatch = aws.String(`"0123456789abcdef0123456789abcdef"`)
+		}, "PreconditionFailed", 412},
 		{"if-none-match hit", "bytes=0-9", func(in *s3.UploadPartCopyInput) { in.CopySourceIfNoneMatch = head.ETag }, "PreconditionFailed", 412},
 		{"missing source", "", func(in *s3.UploadPartCopyInput) { in.CopySource = aws.String(bucket + "/nope") }, "NoSuchKey", 404},
 		{"missing source bucket", "", func(in *s3.UploadPartCopyInput) { in.CopySource = aws.String("no-such-bucket-x/k") }, "NoSuchBucket", 404},
