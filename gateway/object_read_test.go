@@ -399,3 +399,78 @@ func TestGetObjectBackendFailureAbortsResponse(t *testing.T) {
 		t.Errorf("HEAD after an aborted GET: %d", r.Status)
 	}
 }
+
+// TestMultipartObjectReadAndCopy reads and copies an object made by a
+// multipart upload: its "-N" ETag is the same on Complete, HEAD, GET and a
+// server-side copy; partNumber reads of its parts are NotImplemented (the
+// storage contract keeps no part boundaries), numbers beyond its parts are
+// InvalidPartNumber; a copy streamed to another backend becomes a
+// single-part object with the MD5 of its content as ETag.
+func TestMultipartObjectReadAndCopy(t *testing.T) {
+	g := newMultiGateway(t, nil, "hot", "cold")
+	ctx := context.Background()
+	objTestBucket(t, g, "bkt")
+	if _, err := g.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("coldb"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: "cold"}}); err != nil {
+		t.Fatal(err)
+	}
+	part1 := bytes.Repeat([]byte("a"), backends.MinPartSize)
+	part2 := []byte("tail")
+	cu, err := g.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i, p := range [][]byte{part1, part2} {
+		up, err := g.Client.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("mp"),
+			UploadId: cu.UploadId, PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	done, err := g.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("mp"),
+		UploadId: cu.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := aws.ToString(done.ETag)
+	if !strings.HasSuffix(etag, `-2"`) {
+		t.Fatalf("Complete ETag %s", etag)
+	}
+	whole := append(append([]byte(nil), part1...), part2...)
+	r := objSend(t, g, "GET", "/bkt/mp", nil, nil)
+	if r.Status != 200 || r.Header.Get("ETag") != etag || !bytes.Equal(r.Body, whole) {
+		t.Errorf("GET multipart object: %d ETag %s, %d bytes", r.Status, r.Header.Get("ETag"), len(r.Body))
+	}
+	r = objSend(t, g, "HEAD", "/bkt/mp", nil, nil)
+	if r.Header.Get("ETag") != etag || r.Header.Get("Content-Length") != strconv.Itoa(len(whole)) {
+		t.Errorf("HEAD multipart object: ETag %s length %s", r.Header.Get("ETag"), r.Header.Get("Content-Length"))
+	}
+	r = objSend(t, g, "GET", "/bkt/mp", nil, http.Header{"Range": {fmt.Sprintf("bytes=%d-", len(part1)-1)}})
+	if r.Status != 206 || string(r.Body) != "atail" {
+		t.Errorf("ranged GET across the part boundary: %d %q", r.Status, r.Body)
+	}
+	r = objSend(t, g, "GET", "/bkt/mp?partNumber=1", nil, nil)
+	wantS3Error(t, "GET partNumber=1 of a multipart object", r, 501, "NotImplemented")
+	r = objSend(t, g, "GET", "/bkt/mp?partNumber=3", nil, nil)
+	wantS3Error(t, "GET partNumber=3 of a two-part object", r, 416, "InvalidPartNumber")
+
+	out, err := g.Client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("mp-copy"), CopySource: aws.String("bkt/mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.CopyObjectResult.ETag) != etag {
+		t.Errorf("server-side copy of a multipart object: ETag %s, want %s", aws.ToString(out.CopyObjectResult.ETag), etag)
+	}
+	out, err = g.Client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("coldb"), Key: aws.String("mp-copy"), CopySource: aws.String("bkt/mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.CopyObjectResult.ETag) != `"`+md5Hex(whole)+`"` {
+		t.Errorf("streamed copy of a multipart object: ETag %s, want the content MD5", aws.ToString(out.CopyObjectResult.ETag))
+	}
+	if got := objGet(t, g, "coldb", "mp-copy"); !bytes.Equal(got, whole) {
+		t.Errorf("streamed copy content: %d bytes", len(got))
+	}
+}
