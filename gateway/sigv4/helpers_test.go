@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"hash"
@@ -151,3 +152,5 @@ func md5Hex(b []byte) string {
 	s := md5.Sum(b)
 	return hex.EncodeToString(s[:])
 }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
