@@ -240,11 +240,11 @@ func TestWirePathEncodings(t *testing.T) {
 	v := newTestVerifier(t, testAK, testSK)
 	ts := newTestServer(t, v, false)
 	for _, c := range []struct{ signed, wire string }{
-		{"/bucket/a%3Db%2Bc%40d", "/bucket/a=b+c@d"},         // signed escaped, sent raw
-		{"/bucket/a%3Db", "/bucket/a%3db"},                   // lower-case hex on the wire
-		{"/bucket/%E6%97%A5%20x", "/bucket/%e6%97%a5%20x"},   // unicode, lower-case hex
-		{"/bucket/a=b+c", "/bucket/a=b+c"},                   // signed raw as sent
-		{"/bucket/x%2Fy", "/bucket/x%2Fy"},                   // an encoded slash stays encoded
+		{"/bucket/a%3Db%2Bc%40d", "/bucket/a=b+c@d"},       // signed escaped, sent raw
+		{"/bucket/a%3Db", "/bucket/a%3db"},                 // lower-case hex on the wire
+		{"/bucket/%E6%97%A5%20x", "/bucket/%e6%97%a5%20x"}, // unicode, lower-case hex
+		{"/bucket/a=b+c", "/bucket/a=b+c"},                 // signed raw as sent
+		{"/bucket/x%2Fy", "/bucket/x%2Fy"},                 // an encoded slash stays encoded
 		{"/bucket/double//slash", "/bucket/double//slash"},
 	} {
 		r, _ := http.NewRequest("GET", ts.URL, nil)

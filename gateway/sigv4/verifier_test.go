@@ -449,4 +449,3 @@ func TestStripAWSChunked(t *testing.T) {
 		}
 	}
 }
-
