@@ -225,10 +225,10 @@ type mpInitiateResult struct {
 // createMultipartUpload implements CreateMultipartUpload. Metadata comes
 // from the headers as for PutObject, and the same unsupported features
 // (server-side encryption, object lock, ACL grants, storage classes other
-// than STANDARD) are refused as there; x-amz-checksum-algorithm is remembered
-// with the upload (see mpUploadAlgorithm) and every part must then carry a
-// checksum of that algorithm. See the Amazon S3 API Reference,
-// CreateMultipartUpload.
+// than STANDARD) are refused as there; x-amz-checksum-algorithm is
+// remembered with the upload (see mpUploadAlgorithm) and every part must
+// then carry a checksum of that algorithm (except CRC64NVME, see below).
+// See the Amazon S3 API Reference, CreateMultipartUpload.
 func (s *Server) createMultipartUpload(rc *reqCtx) error {
 	mp, err := mpCapability(rc)
 	if err != nil {
@@ -249,13 +249,24 @@ func (s *Server) createMultipartUpload(rc *reqCtx) error {
 			return s3err.InvalidRequest.With("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
 		}
 		algo = a
-		meta.Checksums = map[string]string{algo: ""}
+	}
+	// The algorithm parts must carry. CRC64NVME has no composite form
+	// (S3 offers it only as a full-object checksum, which lakegate does not
+	// compute for multipart objects), so it is accepted but not enforced or
+	// recorded: a recorded algorithm whose composite cannot be computed
+	// would stay in the object's metadata without a value.
+	enforced := algo
+	if algo == backends.ChecksumCRC64NVME {
+		enforced = ""
+	}
+	if enforced != "" {
+		meta.Checksums = map[string]string{enforced: ""}
 	}
 	id, err := mp.CreateMultipartUpload(rc.ctx, rc.bucket, rc.key, meta)
 	if err != nil {
 		return err
 	}
-	mpAlgorithms.store(mpAlgoKey(rc, id), algo)
+	mpAlgorithms.store(mpAlgoKey(rc, id), enforced)
 	if algo != "" {
 		rc.w.Header().Set("x-amz-checksum-algorithm", algo)
 		if algo != backends.ChecksumCRC64NVME {
