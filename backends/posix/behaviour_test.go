@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkg/xattr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -170,9 +171,50 @@ func TestSymlinksNotFollowed(t *testing.T) {
 	if err != nil || len(res.Objects)+len(res.CommonPrefixes) != 0 {
 		t.Errorf("List = %+v, %v; want nothing", res, err)
 	}
+
+	// A link in the middle of a key path: nothing outside the root is read,
+	// written, listed, tagged or deleted through it.
+	outside := filepath.Join(filepath.Dir(b.root), "outside")
+	os.MkdirAll(filepath.Join(outside, "ssl"), 0o755)
+	os.WriteFile(filepath.Join(outside, "ssl", "file"), []byte("outside"), 0o600)
+	t.Cleanup(func() { os.RemoveAll(outside) })
+	os.Symlink(outside, filepath.Join(b.root, "b", "mid"))
+	if _, err := b.Stat(ctx, "b", "mid/ssl/file"); !errors.Is(err, backends.ErrObjectNotFound) {
+		t.Errorf("Stat through link = %v, want ErrObjectNotFound", err)
+	}
+	if _, err := b.Put(ctx, "b", "mid/ssl/evil", strings.NewReader("x"), backends.PutOptions{Size: 1}); !errors.Is(err, backends.ErrKeyConflict) {
+		t.Errorf("Put through link = %v, want ErrKeyConflict", err)
+	}
+	if _, err := b.Put(ctx, "b", "mid/ssl/newdir/", strings.NewReader(""), backends.PutOptions{Size: 0}); !errors.Is(err, backends.ErrKeyConflict) {
+		t.Errorf("Put marker through link = %v, want ErrKeyConflict", err)
+	}
+	if err := b.PutObjectTagging(ctx, "b", "mid/ssl/file", map[string]string{"a": "b"}); !errors.Is(err, backends.ErrObjectNotFound) {
+		t.Errorf("tagging through link = %v, want ErrObjectNotFound", err)
+	}
+	if err := b.Delete(ctx, "b", "mid/ssl/file"); err != nil {
+		t.Errorf("Delete through link = %v", err)
+	}
+	if _, err := b.CopyObject(ctx, "b", "mid/ssl/file", "b", "copied", backends.CopyOptions{}); !errors.Is(err, backends.ErrObjectNotFound) {
+		t.Errorf("Copy from link = %v, want ErrObjectNotFound", err)
+	}
+	res, err = b.List(ctx, "b", backends.ListQuery{Prefix: "mid/ssl/", MaxKeys: 100})
+	if err != nil || len(res.Objects)+len(res.CommonPrefixes) != 0 {
+		t.Errorf("List through link = %+v, %v; want nothing", res, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(outside, "ssl"))
+	if len(entries) != 1 || entries[0].Name() != "file" {
+		t.Errorf("outside directory changed: %v", entries)
+	}
+	if xs, _ := xattrList(filepath.Join(outside, "ssl", "file")); len(xs) != 0 {
+		t.Errorf("outside file got xattrs %v", xs)
+	}
 	os.Remove(filepath.Join(b.root, "b", "link"))
 	os.Remove(filepath.Join(b.root, "b", "dirlink"))
+	os.Remove(filepath.Join(b.root, "b", "mid"))
 }
+
+// xattrList lists the xattrs of path.
+func xattrList(path string) ([]string, error) { return xattr.List(path) }
 
 // TestPrivateDirectoryIsNotABucket: the private directory cannot be created,
 // listed or addressed as a bucket, and keys named like it stay inside their

@@ -43,12 +43,18 @@ func (b *Backend) List(ctx context.Context, bucket string, q backends.ListQuery)
 	if dirKey != "" {
 		start = bdir + "/" + strings.TrimSuffix(dirKey, "/")
 	}
-	fi, err := os.Lstat(start)
-	if err != nil || !fi.IsDir() {
-		if err != nil && !notFound(err) {
+	// The prefix's directory must be reached without symbolic links.
+	sd, err := openDir(start)
+	if err != nil {
+		if !notFound(err) {
 			return backends.ListResult{}, fmt.Errorf("posix list %s: %w", bucket, err)
 		}
 		return backends.ListResult{}, nil
+	}
+	fi, err := sd.Stat()
+	sd.Close()
+	if err != nil {
+		return backends.ListResult{}, fmt.Errorf("posix list %s: %w", bucket, err)
 	}
 	if dirKey != "" && namePrefix == "" {
 		if err := l.marker(start, dirKey, fi); err != nil {
@@ -92,7 +98,7 @@ type child struct {
 // readChildren returns dir's listable entries in S3 key order, keeping only
 // names starting with namePrefix.
 func readChildren(dir, namePrefix string) ([]child, error) {
-	f, err := os.Open(dir)
+	f, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +309,15 @@ func (b *Backend) listInfo(bucket, key string, op objectPath) (backends.ObjectIn
 // hasObject reports whether the tree at dir holds any object: a regular
 // file with a listable name or a marker directory.
 func (b *Backend) hasObject(dir string) (bool, error) {
-	entries, err := os.ReadDir(dir)
+	f, err := openDir(dir)
+	if err != nil {
+		if notFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
 	if err != nil {
 		if notFound(err) {
 			return false, nil

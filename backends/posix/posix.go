@@ -22,8 +22,16 @@
 // computed on first access and cached in the same record, keyed by the
 // file's size and mtime: if either changes, the ETag is computed again.
 //
-// Buckets are the top-level directories; names starting with "." are
-// reserved, which keeps .lakegate out of the bucket namespace.
+// Buckets are the top-level directories (real directories on the root's
+// file system, since objects are renamed in from .lakegate/tmp; symbolic
+// links are not buckets); names starting with "." are reserved, which keeps
+// .lakegate out of the bucket namespace.
+//
+// No key reaches outside its bucket directory: keyToPath refuses ".", "..",
+// empty segments and NUL, and every path derived from a key is opened with
+// openat2(2) RESOLVE_NO_SYMLINKS (changes go through *at(2) calls on a
+// parent opened that way), so a symbolic link planted inside a bucket is
+// never followed. Symbolic links and special files are not listed.
 package posix
 
 import (
@@ -252,7 +260,7 @@ func (b *Backend) checkBucket(bucket string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("posix bucket %q: %w", bucket, backends.ErrBucketNotFound)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir) // a symlinked bucket is not followed
 	if err != nil || !fi.IsDir() {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("posix bucket %q: %w", bucket, err)
@@ -394,12 +402,7 @@ func (b *Backend) ListBuckets(ctx context.Context) ([]backends.BucketInfo, error
 			continue
 		}
 		if !e.IsDir() {
-			if e.Type()&fs.ModeSymlink == 0 {
-				continue
-			}
-			if fi, err := os.Stat(b.root + "/" + name); err != nil || !fi.IsDir() {
-				continue
-			}
+			continue // files and symbolic links are not buckets
 		}
 		out = append(out, backends.BucketInfo{Name: name, Created: birthTime(b.root + "/" + name)})
 	}
@@ -408,7 +411,7 @@ func (b *Backend) ListBuckets(ctx context.Context) ([]backends.BucketInfo, error
 
 // syncDir fsyncs a directory so that renames and creations in it are durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openDir(dir)
 	if err != nil {
 		return err
 	}

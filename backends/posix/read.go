@@ -54,11 +54,11 @@ func (b *Backend) openObject(bucket, key string, op objectPath, held bool) (*os.
 // openLocked opens op and reads its record; a directory where a file is
 // expected (or the reverse) is fs.ErrNotExist.
 func (b *Backend) openLocked(bucket, key string, op objectPath, held bool) (*os.File, statInfo, *record, error) {
-	flags := os.O_RDONLY | syscall.O_NOFOLLOW
+	flags := os.O_RDONLY
 	if op.marker {
 		flags |= syscall.O_DIRECTORY
 	}
-	f, err := os.OpenFile(op.path, flags, 0)
+	f, err := openNoSymlinks(op.path, flags)
 	if err != nil {
 		return nil, statInfo{}, nil, err
 	}

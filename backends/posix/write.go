@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pkg/xattr"
+	"golang.org/x/sys/unix"
 
 	"github.com/lakegate/lakegate/backends"
 )
@@ -213,9 +214,6 @@ func (b *Backend) commitFile(ctx context.Context, bucket, key, bdir string, op o
 		os.Remove(tmpName)
 		return backends.ObjectInfo{}, err
 	}
-	if err := syncDir(filepath.Dir(op.path)); err != nil {
-		return backends.ObjectInfo{}, err
-	}
 	if toSidecar {
 		if err := b.writeSidecar(bucket, key, si.ino, rec); err != nil {
 			return backends.ObjectInfo{}, err
@@ -253,91 +251,130 @@ func (b *Backend) checkCondition(bucket, key string, op objectPath, cond backend
 }
 
 // renameInto renames the temporary file src to the object path dst,
-// creating parent directories. A concurrent delete may remove an empty
-// parent between mkdir and rename; that is retried.
+// creating parent directories, and fsyncs the parent. A concurrent delete
+// may remove an empty parent between mkdir and rename; that is retried.
 func (b *Backend) renameInto(bucket, key, bdir, src, dst string) error {
 	conflict := fmt.Errorf("posix put %s/%s: %w", bucket, truncate(key), backends.ErrKeyConflict)
+	parent, name := splitPath(dst)
 	for attempt := 0; ; attempt++ {
-		if err := b.mkdirParents(bucket, key, bdir, filepath.Dir(dst)); err != nil {
+		if err := b.mkdirParents(bucket, key, bdir, parent); err != nil {
 			return err
 		}
-		err := os.Rename(src, dst)
-		switch {
-		case err == nil:
+		d, err := openDir(parent)
+		if err != nil {
+			if notFound(err) && !isErrno(err, syscall.ENOTDIR, syscall.ELOOP) && attempt < 20 {
+				continue
+			}
+			if isErrno(err, syscall.ENOTDIR, syscall.ELOOP) {
+				return conflict
+			}
+			return fmt.Errorf("posix rename into %s/%s: %w", bucket, truncate(key), err)
+		}
+		err = unix.Renameat(unix.AT_FDCWD, src, int(d.Fd()), name)
+		if err == nil {
+			err = d.Sync()
+			d.Close()
+			if err != nil {
+				return fmt.Errorf("posix fsync %s: %w", parent, err)
+			}
 			return nil
-		case errors.Is(err, syscall.ENOENT) && attempt < 20:
-			continue
-		case errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
+		}
+		retry := false
+		switch {
+		case err == unix.ENOENT:
+			retry = true // the parent was removed after we opened it
+		case err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST:
 			// A directory is at the key. An empty one that is not a
 			// marker is a leftover (e.g. made by another program) and
 			// gives way; anything else is the file/prefix conflict.
-			if attempt < 20 && b.removeIfEmptyImplicit(bucket, key, dst) {
-				continue
+			retry = b.removeIfEmptyImplicit(bucket, key, d, name)
+			if !retry {
+				d.Close()
+				return conflict
 			}
+		case err == unix.ENOTDIR:
+			d.Close()
 			return conflict
-		case errors.Is(err, syscall.ENOTDIR):
-			return conflict
-		default:
+		}
+		d.Close()
+		if !retry || attempt >= 20 {
 			return fmt.Errorf("posix rename into %s/%s: %w", bucket, truncate(key), err)
 		}
 	}
 }
 
-// removeIfEmptyImplicit removes dir if it is an empty directory without a
-// marker record, reporting whether it did.
-func (b *Backend) removeIfEmptyImplicit(bucket, key, dir string) bool {
-	fi, err := os.Lstat(dir)
-	if err != nil || !fi.IsDir() {
+// removeIfEmptyImplicit removes directory name in d if it is empty and has
+// no marker record, reporting whether it did. dirKey is the key whose path
+// it is, without the trailing "/".
+func (b *Backend) removeIfEmptyImplicit(bucket, dirKey string, d *os.File, name string) bool {
+	sub, err := openAt(d, name, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
 		return false
 	}
-	if rec, _ := b.loadRecord(nil, dir, statOf(fi), bucket, key+"/", true); rec != nil {
+	fi, err := sub.Stat()
+	if err != nil {
+		sub.Close()
 		return false
 	}
-	return os.Remove(dir) == nil
+	rec, _ := b.loadRecord(sub, sub.Name(), statOf(fi), bucket, dirKey+"/", true)
+	sub.Close()
+	if rec != nil {
+		return false
+	}
+	return unix.Unlinkat(int(d.Fd()), name, unix.AT_REMOVEDIR) == nil
 }
 
 // mkdirParents creates dir and its missing parents below the bucket
 // directory bdir, never bdir itself (a bucket deleted meanwhile stays
-// deleted). A file in the way is ErrKeyConflict.
+// deleted), with mkdirat(2) on parents opened without following symlinks.
+// A file or symbolic link in the way is ErrKeyConflict.
 func (b *Backend) mkdirParents(bucket, key, bdir, dir string) error {
-	if dir == bdir {
-		return nil
-	}
-	fi, err := os.Lstat(dir)
-	if err == nil {
-		if fi.IsDir() {
+	conflict := fmt.Errorf("posix put %s/%s: %w", bucket, truncate(key), backends.ErrKeyConflict)
+	for attempt := 0; ; attempt++ {
+		if dir == bdir || len(dir) < len(bdir) {
 			return nil
 		}
-		return fmt.Errorf("posix put %s/%s: %w", bucket, truncate(key), backends.ErrKeyConflict)
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		if errors.Is(err, syscall.ENOTDIR) {
-			return fmt.Errorf("posix put %s/%s: %w", bucket, truncate(key), backends.ErrKeyConflict)
-		}
-		return fmt.Errorf("posix mkdir %s: %w", dir, err)
-	}
-	if err := b.mkdirParents(bucket, key, bdir, filepath.Dir(dir)); err != nil {
-		return err
-	}
-	err = os.Mkdir(dir, 0o755)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, fs.ErrExist):
-		if fi, serr := os.Lstat(dir); serr == nil && fi.IsDir() {
+		d, err := openDir(dir)
+		if err == nil {
+			d.Close()
 			return nil
 		}
-		return fmt.Errorf("posix put %s/%s: %w", bucket, truncate(key), backends.ErrKeyConflict)
-	case errors.Is(err, syscall.ENOTDIR):
-		return fmt.Errorf("posix put %s/%s: %w", bucket, truncate(key), backends.ErrKeyConflict)
-	case errors.Is(err, fs.ErrNotExist):
-		if _, serr := os.Stat(bdir); serr != nil {
-			return fmt.Errorf("posix put %s: %w", bucket, backends.ErrBucketNotFound)
+		if isErrno(err, syscall.ENOTDIR, syscall.ELOOP) {
+			return conflict
 		}
-		// A concurrent delete removed a parent we just made: again.
-		return b.mkdirParents(bucket, key, bdir, dir)
-	default:
-		return fmt.Errorf("posix mkdir %s: %w", dir, err)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("posix mkdir %s: %w", dir, err)
+		}
+		parent, name := splitPath(dir)
+		if err := b.mkdirParents(bucket, key, bdir, parent); err != nil {
+			return err
+		}
+		p, err := openDir(parent)
+		if err != nil {
+			if isErrno(err, syscall.ENOTDIR, syscall.ELOOP) {
+				return conflict
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				if parent == bdir {
+					return fmt.Errorf("posix put %s: %w", bucket, backends.ErrBucketNotFound)
+				}
+				if attempt < 20 {
+					continue // removed by a concurrent delete: again
+				}
+			}
+			return fmt.Errorf("posix mkdir %s: %w", dir, err)
+		}
+		err = unix.Mkdirat(int(p.Fd()), name, 0o755)
+		p.Close()
+		if err == nil || err == unix.EEXIST {
+			continue // verify it is a directory (not a file) on the next pass
+		}
+		if err == unix.ENOTDIR {
+			return conflict
+		}
+		if err != unix.ENOENT || attempt >= 20 {
+			return fmt.Errorf("posix mkdir %s: %w", dir, err)
+		}
 	}
 }
 
@@ -401,12 +438,16 @@ func (b *Backend) commitMarker(bucket, key, bdir string, op objectPath, rec *rec
 // setRecord replaces the record of the existing file or directory at path.
 // The caller holds the key's exclusive lock.
 func (b *Backend) setRecord(bucket, key, path string, rec *record) error {
-	flags := os.O_RDONLY | syscall.O_NOFOLLOW
-	f, err := os.OpenFile(path, flags, 0)
+	f, err := openNoSymlinks(path, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	return b.setRecordOn(f, bucket, key, rec)
+}
+
+// setRecordOn replaces the record of the open file or directory f.
+func (b *Backend) setRecordOn(f *os.File, bucket, key string, rec *record) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err
@@ -466,74 +507,93 @@ func (b *Backend) Delete(ctx context.Context, bucket, key string) error {
 // deleteLocked removes op under the key's lock, reporting whether a
 // directory entry went away (so parents may now be empty).
 func (b *Backend) deleteLocked(bucket, key string, op objectPath) (bool, error) {
-	fi, err := os.Lstat(op.path)
+	parent, name := splitPath(op.path)
+	d, err := openDir(parent)
 	if err != nil {
 		if notFound(err) {
 			return false, nil
 		}
 		return false, fmt.Errorf("posix delete %s/%s: %w", bucket, truncate(key), err)
 	}
+	defer d.Close()
+	st, err := statAt(d, name)
+	if err != nil {
+		if notFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("posix delete %s/%s: %w", bucket, truncate(key), err)
+	}
+	fmtType := st.Mode & unix.S_IFMT
 	if !op.marker {
-		if !fi.Mode().IsRegular() {
+		if fmtType != unix.S_IFREG {
 			return false, nil // a directory (or foreign special file) is not this object
 		}
-		if err := os.Remove(op.path); err != nil && !notFound(err) {
+		if err := unix.Unlinkat(int(d.Fd()), name, 0); err != nil && err != unix.ENOENT {
 			return false, fmt.Errorf("posix delete %s/%s: %w", bucket, truncate(key), err)
 		}
 		b.removeSidecar(bucket, key)
-		return true, syncDir(filepath.Dir(op.path))
+		return true, syncFile(d)
 	}
-	if !fi.IsDir() {
+	if fmtType != unix.S_IFDIR {
 		return false, nil
 	}
-	rec, err := b.loadRecord(nil, op.path, statOf(fi), bucket, key, true)
+	sub, err := openAt(d, name, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		if notFound(err) {
 			return false, nil
 		}
 		return false, err
 	}
+	defer sub.Close()
+	rec, err := b.loadRecord(sub, op.path, statInfoOf(&st), bucket, key, true)
+	if err != nil {
+		return false, err
+	}
 	if rec == nil {
 		return false, nil // an implicit directory: no marker to delete
 	}
-	if err := os.Remove(op.path); err == nil {
+	if err := unix.Unlinkat(int(d.Fd()), name, unix.AT_REMOVEDIR); err == nil {
 		b.removeSidecar(bucket, key)
-		return true, syncDir(filepath.Dir(op.path))
+		return true, syncFile(d)
 	}
 	// Not empty: keep the directory, drop the marker.
 	b.removeSidecar(bucket, key)
 	if !b.sidecar {
-		if err := xattr.LRemove(op.path, xattrName); err != nil && !errors.Is(err, xattr.ENOATTR) && !notFound(err) {
+		if err := xattr.FRemove(sub, xattrName); err != nil && !errors.Is(err, xattr.ENOATTR) {
 			return false, fmt.Errorf("posix delete marker %s/%s: %w", bucket, truncate(key), err)
 		}
 	}
 	return false, nil
 }
 
+// syncFile fsyncs an open directory.
+func syncFile(d *os.File) error {
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("posix fsync %s: %w", d.Name(), err)
+	}
+	return nil
+}
+
 // cleanupParents removes dir and its ancestors below bdir while they are
 // empty and not markers, each under its marker key's lock.
 func (b *Backend) cleanupParents(bucket, bdir, dir string) {
 	for dir != bdir && len(dir) > len(bdir) {
-		key := dir[len(bdir)+1:] + "/"
-		unlock, err := b.lock(bucket, key, true)
+		key := dir[len(bdir)+1:]
+		unlock, err := b.lock(bucket, key+"/", true)
 		if err != nil {
 			return
 		}
-		fi, err := os.Lstat(dir)
-		ok := err == nil && fi.IsDir()
-		if ok {
-			if rec, _ := b.loadRecord(nil, dir, statOf(fi), bucket, key, true); rec != nil {
-				ok = false
-			}
-		}
-		if ok {
-			ok = os.Remove(dir) == nil
+		parent, name := splitPath(dir)
+		ok := false
+		if d, err := openDir(parent); err == nil {
+			ok = b.removeIfEmptyImplicit(bucket, key, d, name)
+			d.Close()
 		}
 		unlock()
 		if !ok {
 			return
 		}
-		dir = filepath.Dir(dir)
+		dir = parent
 	}
 }
 
