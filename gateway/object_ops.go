@@ -108,6 +108,13 @@ func (s *Server) putObject(rc *reqCtx) error {
 		return errMarkerWithContent
 	}
 	body := &putBody{r: rc.body(), size: size, max: s.cfg.MaxObjectSize, markerOnly: marker}
+	if size == 0 {
+		// A backend may store an empty object without reading its body;
+		// read to the end first so Content-MD5 and checksums are verified.
+		if err := body.readEOF(); err != nil {
+			return err
+		}
+	}
 	info, err := rc.backend.Put(rc.ctx, rc.bucket, rc.key, body, backends.PutOptions{
 		Size:      size,
 		Metadata:  meta,

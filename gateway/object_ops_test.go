@@ -110,7 +110,11 @@ func TestPutObjectIntegrity(t *testing.T) {
 	wantS3Error(t, "PUT wrong x-amz-checksum-crc32", r, 400, "BadDigest")
 	r = objSend(t, g, "PUT", "/bkt/sha", data, http.Header{"x-amz-content-sha256": {strings.Repeat("0", 64)}})
 	wantS3Error(t, "PUT wrong signed payload hash", r, 400, "XAmzContentSHA256Mismatch")
-	for _, k := range []string{"md5", "crc", "sha"} {
+	r = objSend(t, g, "PUT", "/bkt/empty", nil, http.Header{"Content-MD5": {md5B64(wrong)}})
+	wantS3Error(t, "PUT empty body with a wrong Content-MD5", r, 400, "BadDigest")
+	r = objSend(t, g, "PUT", "/bkt/emptydir/", nil, http.Header{"x-amz-checksum-crc32": {crc32B64(wrong)}})
+	wantS3Error(t, "PUT empty marker with a wrong CRC32", r, 400, "BadDigest")
+	for _, k := range []string{"md5", "crc", "sha", "empty", "emptydir/"} {
 		if objExists(t, g, "bkt", k) {
 			t.Errorf("a failed PUT left object %s behind", k)
 		}
@@ -597,5 +601,46 @@ func TestErrorsAreNeverInternal(t *testing.T) {
 		if r.Header.Get("X-Injected") != "" {
 			t.Errorf("%s %s: header injection through response-content-type", c.method, c.path)
 		}
+	}
+}
+
+// TestPutObjectWithoutLength: a PUT with neither Content-Length nor
+// x-amz-decoded-content-length is MissingContentLength (411), as S3.
+func TestPutObjectWithoutLength(t *testing.T) {
+	g := newTestGateway(t)
+	objTestBucket(t, g, "bkt")
+	req := objRequest(t, g, "PUT", "/bkt/k", nil, http.Header{"x-amz-content-sha256": {"UNSIGNED-PAYLOAD"}})
+	req.Body = io.NopCloser(strings.NewReader("streamed without a length"))
+	req.ContentLength = -1
+	r := objDo(t, req)
+	wantS3Error(t, "PUT without a length", r, http.StatusLengthRequired, "MissingContentLength")
+	if objExists(t, g, "bkt", "k") {
+		t.Error("PUT without a length stored an object")
+	}
+}
+
+// lazyBackend stores empty objects without reading their body.
+type lazyBackend struct{ *posix.Backend }
+
+func (l lazyBackend) Put(ctx context.Context, bucket, key string, body io.Reader, opts backends.PutOptions) (backends.ObjectInfo, error) {
+	if opts.Size == 0 {
+		body = strings.NewReader("")
+	}
+	return l.Backend.Put(ctx, bucket, key, body, opts)
+}
+
+// TestPutObjectEmptyBodyVerifiedBeforeStore: the digest of an empty body is
+// checked even when the backend never reads it.
+func TestPutObjectEmptyBodyVerifiedBeforeStore(t *testing.T) {
+	g := newMultiGateway(t, func(b *posix.Backend) backends.Backend { return lazyBackend{b} }, "posix")
+	objTestBucket(t, g, "bkt")
+	r := objSend(t, g, "PUT", "/bkt/e", nil, http.Header{"Content-MD5": {md5B64([]byte("x"))}})
+	wantS3Error(t, "PUT empty with a wrong Content-MD5", r, 400, "BadDigest")
+	if objExists(t, g, "bkt", "e") {
+		t.Error("empty object stored despite BadDigest")
+	}
+	r = objSend(t, g, "PUT", "/bkt/e", nil, http.Header{"Content-MD5": {md5B64(nil)}})
+	if r.Status != 200 || r.Header.Get("ETag") != `"`+md5Hex(nil)+`"` {
+		t.Errorf("PUT empty with the right Content-MD5: %d %q", r.Status, r.Header.Get("ETag"))
 	}
 }
