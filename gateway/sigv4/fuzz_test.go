@@ -260,7 +260,9 @@ func FuzzTrailer(f *testing.F) {
 
 type noCredentials struct{}
 
-func (noCredentials) Lookup(string) (identity.Identity, string, bool) { return identity.Identity{}, "", false }
+func (noCredentials) Lookup(string) (identity.Identity, string, bool) {
+	return identity.Identity{}, "", false
+}
 
 func FuzzParseAuthorization(f *testing.F) {
 	for _, s := range []string{
