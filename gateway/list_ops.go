@@ -316,8 +316,11 @@ func (s *Server) listObjectsV2(rc *reqCtx) error {
 	scope := tokenScope{Bucket: rc.bucket, Prefix: p.prefix, Delimiter: p.delimiter}
 	startAfter := q.Get("start-after")
 	from := startAfter
+	// An empty continuation-token is taken as none (some clients send the
+	// parameter on the first page); any other value must be a token this
+	// gateway issued for this bucket, prefix and delimiter.
 	token := q.Get("continuation-token")
-	if q.Has("continuation-token") {
+	if token != "" {
 		from, err = tokenDecode(s.tokenKey(), scope, token)
 		if err != nil {
 			return s3err.InvalidArgument.With("The continuation token provided is incorrect")
