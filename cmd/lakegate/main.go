@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -106,7 +108,12 @@ func serve(args []string) error {
 	}
 	defer closeBackends()
 
+	tokenKey, err := loadOrCreateKey(filepath.Join(cfg.StateDir, "list-token.key"))
+	if err != nil {
+		return fmt.Errorf("state_dir: %w", err)
+	}
 	gw, err := gateway.New(gateway.Config{
+		ListTokenKey:   tokenKey,
 		Backends:       named,
 		DefaultBackend: cfg.DefaultBackend,
 		Domain:         cfg.Domain,
@@ -182,6 +189,30 @@ func serve(args []string) error {
 			return nil
 		}
 	}
+}
+
+// loadOrCreateKey returns the 32-byte key stored at path, creating it with
+// mode 0600 on first use. Gateway processes sharing a state_dir share the key,
+// so a continuation token issued by one is accepted by the others.
+func loadOrCreateKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, key, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
 }
 
 func newLogger(level string) *slog.Logger {
