@@ -120,6 +120,7 @@ var subtests = []subtest{
 	{"DeleteIdempotent", testDeleteIdempotent},
 	{"HostileKeys", testHostileKeys},
 	{"ConcurrentWritersOneKey", testConcurrentWritersOneKey},
+	{"ConcurrentPutDeleteSharedPrefix", testConcurrentPutDeleteSharedPrefix},
 	{"OpenDuringOverwrite", testOpenDuringOverwrite},
 	{"CancelledPutLeavesNothing", testCancelledPutLeavesNothing},
 	{"ConditionalWrites", testConditionalWrites},

@@ -115,6 +115,51 @@ func testOpenDuringOverwrite(e *env) {
 	e.expectContent("ow", nw)
 }
 
+// testConcurrentPutDeleteSharedPrefix: writers that each own one key below a
+// shared deep prefix repeatedly Put and Delete it at the same time, so that
+// hierarchical backends create and remove the shared parent directories
+// concurrently. No operation fails, and at the end (every writer's last
+// operation a Put) every key holds its writer's last content and the
+// listing shows exactly those keys.
+func testConcurrentPutDeleteSharedPrefix(e *env) {
+	const writers, rounds = 6, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("shared/deep/prefix/w%d", w)
+			for r := range rounds {
+				data := []byte(fmt.Sprintf("writer %d round %d", w, r))
+				if _, err := e.b.Put(e.ctx(), e.bucket, key, bytes.NewReader(data), backends.PutOptions{Size: int64(len(data))}); err != nil {
+					errs <- fmt.Errorf("writer %d round %d Put: %w", w, r, err)
+					return
+				}
+				if r == rounds-1 {
+					return
+				}
+				if err := e.b.Delete(e.ctx(), e.bucket, key); err != nil {
+					errs <- fmt.Errorf("writer %d round %d Delete: %w", w, r, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		e.t.Error(err)
+	}
+	var keys []string
+	for w := range writers {
+		key := fmt.Sprintf("shared/deep/prefix/w%d", w)
+		keys = append(keys, key)
+		e.expectContent(key, []byte(fmt.Sprintf("writer %d round %d", w, rounds-1)))
+	}
+	e.expectListAll(e.withMarkers(keys...), backends.ListQuery{})
+}
+
 // errBody is the error failingReader returns.
 var errBody = errors.New("backendtest: body failed mid-stream")
 

@@ -68,7 +68,7 @@ func testListOrderBytewise(e *env) {
 	e.expectList(keys, backends.ListQuery{StartAfter: "a/", Delimiter: "/", MaxKeys: 1000})
 	e.expectList(keys, backends.ListQuery{StartAfter: "a-b/x", Delimiter: "/", MaxKeys: 3})
 	e.expectList(keys, backends.ListQuery{StartAfter: "é", MaxKeys: 1000})
-	e.expectList(keys, backends.ListQuery{StartAfter: "\xff", MaxKeys: 1000})
+	e.expectList(keys, backends.ListQuery{StartAfter: "\U0010FFFF", MaxKeys: 1000})
 	e.expectList(keys, backends.ListQuery{StartAfter: "zzz-not-a-key", MaxKeys: 1000})
 }
 
