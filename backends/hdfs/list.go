@@ -36,7 +36,7 @@ import (
 
 // Directory cache parameters.
 const (
-	dirCacheMin     = 1000      // HDFS's default dfs.ls.limit: bigger needs several getListing calls
+	dirCacheMin     = 1000 // HDFS's default dfs.ls.limit: bigger needs several getListing calls
 	dirCacheTTL     = 10 * time.Second
 	dirCacheEntries = 2_000_000 // total children held
 )

@@ -163,10 +163,10 @@ func derivedETag(fileID uint64, size int64, mtime time.Time) string {
 // recorded, so that any gateway process can list, complete or abort the
 // upload later.
 type uploadState struct {
-	V         int              `json:"v"`
-	Key       string           `json:"key"`
-	Initiated time.Time        `json:"initiated"`
-	Meta      storedMeta       `json:"meta"`
+	V         int               `json:"v"`
+	Key       string            `json:"key"`
+	Initiated time.Time         `json:"initiated"`
+	Meta      storedMeta        `json:"meta"`
 	Tags      map[string]string `json:"tags,omitempty"`
 }
 
