@@ -13,6 +13,27 @@
 //
 // The suite never relies on wall-clock timing: concurrency tests check
 // outcomes (exactly one winner, no torn object), not durations.
+//
+// Subtests (each function's comment states exactly what it expects):
+// RoundTripEmpty, RoundTripSmall, RoundTripUnknownSize, RoundTripLarge,
+// RangeRead, MetadataRoundTrip, DigestChecksumsStored, ETagIsMD5,
+// BucketNotFound, ListOrderBytewise, ListDelimiterPrefix,
+// ListDelimiterNonSlash, ListPagingStable, ListContinuationAfterCommonPrefix,
+// DirectoryMarkers, ImplicitDirectories, KeyConflict, DeleteIdempotent,
+// HostileKeys, ConcurrentWritersOneKey, ConcurrentPutDeleteSharedPrefix,
+// OpenDuringOverwrite, CancelledPutLeavesNothing/{BodyError,CtxCancel,
+// ShortBody,LongBody}, ConditionalWrites/{Sequential,ConcurrentNoneMatch,
+// ConcurrentIfMatch}, Multipart/{PartsParallelOutOfOrder,CompleteErrors,
+// EntityTooSmall,CompleteSubsetOfParts,Abort,UploadNotFound,ListPartsPaging,
+// ListMultipartUploadsPaging,ListMultipartUploadsPrefix,CompositeChecksums,
+// FailedPartLeavesPrevious,ConditionalComplete,ReplacesExistingObject},
+// MultipartSurvivesRestart, Copy, CopyMultipartETag, Tagging,
+// Buckets/{Lifecycle,NotEmpty,InvalidNames}.
+//
+// Listing expectations come from one reference model of ListObjectsV2 over
+// the keys a subtest stored (plus implicit markers when
+// Options.ImplicitDirMarkers), so every listing check compares whole pages:
+// entries, order, common prefixes, IsTruncated and NextStartAfter.
 package backendtest
 
 import (
@@ -133,7 +154,7 @@ var subtests = []subtest{
 }
 
 // nestedNames lists the nested subtest names (parent/child) that Skip may
-// name; kept in sync with the e.run calls by TestSkipNamesKnown.
+// name; env.run fails on a name missing here, so the list stays complete.
 var nestedNames = map[string]bool{
 	"Multipart/PartsParallelOutOfOrder":     true,
 	"Multipart/CompleteErrors":              true,
