@@ -299,25 +299,34 @@ func (s *Server) copyObject(rc *reqCtx) error {
 		return err
 	}
 	if copier, ok := rc.backend.(backends.Copier); ok && srcBackend == rc.backendName {
-		info, err := src.Stat(rc.ctx, srcBucket, srcKey)
-		if err != nil {
-			return err
+		for attempt := 0; ; attempt++ {
+			info, err := src.Stat(rc.ctx, srcBucket, srcKey)
+			if err != nil {
+				return err
+			}
+			if err := s.checkCopySource(rc, info); err != nil {
+				return err
+			}
+			// SourceIfMatch pins the copy to the version the conditions and
+			// the metadata were taken from.
+			meta := copyMetadata(info, reqMeta, replaceMeta, replaceTags, true)
+			out, err := copier.CopyObject(rc.ctx, srcBucket, srcKey, rc.bucket, rc.key, backends.CopyOptions{
+				ReplaceMetadata: replaceMeta,
+				ReplaceTags:     replaceTags,
+				Metadata:        meta,
+				SourceIfMatch:   info.ETag,
+				Condition:       cond,
+			})
+			if errors.Is(err, backends.ErrPreconditionFailed) && attempt < 2 {
+				if now, serr := src.Stat(rc.ctx, srcBucket, srcKey); serr == nil && now.ETag != info.ETag {
+					continue // the source was replaced after Stat: copy the new version
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return writeCopyResult(rc, out)
 		}
-		if err := s.checkCopySource(rc, info); err != nil {
-			return err
-		}
-		meta := copyMetadata(info, reqMeta, replaceMeta, replaceTags, true)
-		out, err := copier.CopyObject(rc.ctx, srcBucket, srcKey, rc.bucket, rc.key, backends.CopyOptions{
-			ReplaceMetadata: replaceMeta,
-			ReplaceTags:     replaceTags,
-			Metadata:        meta,
-			SourceIfMatch:   info.ETag,
-			Condition:       cond,
-		})
-		if err != nil {
-			return err
-		}
-		return writeCopyResult(rc, out)
 	}
 	rd, info, err := src.Open(rc.ctx, srcBucket, srcKey, backends.FullRange)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -642,5 +643,50 @@ func TestPutObjectEmptyBodyVerifiedBeforeStore(t *testing.T) {
 	r = objSend(t, g, "PUT", "/bkt/e", nil, http.Header{"Content-MD5": {md5B64(nil)}})
 	if r.Status != 200 || r.Header.Get("ETag") != `"`+md5Hex(nil)+`"` {
 		t.Errorf("PUT empty with the right Content-MD5: %d %q", r.Status, r.Header.Get("ETag"))
+	}
+}
+
+// racingBackend replaces the source of the first server-side copy between
+// the gateway's Stat and the copy itself.
+type racingBackend struct {
+	*posix.Backend
+	raced *atomic.Bool
+}
+
+func (r racingBackend) CopyObject(ctx context.Context, sb, sk, db, dk string, opts backends.CopyOptions) (backends.ObjectInfo, error) {
+	if r.raced.CompareAndSwap(false, true) {
+		data := []byte("replaced while copying")
+		if _, err := r.Backend.Put(ctx, sb, sk, bytes.NewReader(data), backends.PutOptions{Size: int64(len(data))}); err != nil {
+			return backends.ObjectInfo{}, err
+		}
+	}
+	return r.Backend.CopyObject(ctx, sb, sk, db, dk, opts)
+}
+
+// TestCopyObjectSourceReplacedDuringCopy: a copy without source conditions
+// copies the version that replaced the source (never a mix of old metadata
+// and new content); with x-amz-copy-source-if-match on the old ETag it is
+// 412.
+func TestCopyObjectSourceReplacedDuringCopy(t *testing.T) {
+	var raced atomic.Bool
+	g := newMultiGateway(t, func(b *posix.Backend) backends.Backend { return racingBackend{b, &raced} }, "posix")
+	ctx := context.Background()
+	objTestBucket(t, g, "bkt")
+	old := objPut(t, g, "bkt", "src", []byte("original"))
+	out, err := g.Client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dst"), CopySource: aws.String("bkt/src")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !raced.Load() || aws.ToString(out.CopyObjectResult.ETag) != `"`+md5Hex([]byte("replaced while copying"))+`"` ||
+		string(objGet(t, g, "bkt", "dst")) != "replaced while copying" {
+		t.Errorf("copy during a replacement: raced %v ETag %s content %q", raced.Load(), aws.ToString(out.CopyObjectResult.ETag), objGet(t, g, "bkt", "dst"))
+	}
+	raced.Store(false)
+	objPut(t, g, "bkt", "src", []byte("original"))
+	_, err = g.Client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dst2"),
+		CopySource: aws.String("bkt/src"), CopySourceIfMatch: aws.String(old)})
+	wantAPIError(t, "copy with if-match on a replaced source", err, 412, "PreconditionFailed")
+	if objExists(t, g, "bkt", "dst2") {
+		t.Error("a failed copy stored an object")
 	}
 }
