@@ -82,9 +82,9 @@ func encodeChunked(payload []byte, chunkSize int, mode chunkMode, s *chunkSigner
 // decodeAll reads d with varying read sizes.
 func decodeAll(r io.Reader, sizes []byte) ([]byte, error) {
 	var out []byte
-	buf := make([]byte, 70000)
+	buf := make([]byte, 8192)
 	for i := 0; ; i++ {
-		n := 1 + int(sizes[i%len(sizes)])*257%70000
+		n := 1 + int(sizes[i%len(sizes)])*37%len(buf)
 		k, err := r.Read(buf[:n])
 		out = append(out, buf[:k]...)
 		if err == io.EOF {

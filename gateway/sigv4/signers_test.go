@@ -345,11 +345,12 @@ func TestMinioStreamingSigners(t *testing.T) {
 	} {
 		for _, size := range sizes {
 			payload := bytes.Repeat([]byte("lakegate-"), size/9+1)[:size]
+			trailerValue := crc32cB64(payload)
 			build := func(corruptAt int64) *http.Request {
 				r, _ := http.NewRequest("PUT", ts.URL+"/bucket/streamed%20key", bytes.NewReader(payload))
 				var trailer http.Header
 				if va.trailer {
-					trailer = http.Header{"X-Amz-Checksum-Crc32c": {crc32cB64(payload)}}
+					trailer = http.Header{"X-Amz-Checksum-Crc32c": {trailerValue}}
 				}
 				var sr *http.Request
 				if va.signed {
@@ -406,6 +407,13 @@ func TestMinioStreamingSigners(t *testing.T) {
 				}
 				if len(o.body) >= size {
 					t.Fatalf("all bytes of a corrupted body were delivered")
+				}
+				if va.trailer {
+					// A (correctly signed) trailer with the checksum of other data.
+					trailerValue = crc32cB64(append([]byte("x"), payload...))
+					if c := ts.do(t, build(-1)).code(); c != "BadDigest" {
+						t.Fatalf("trailer checksum of other data: %q, want BadDigest", c)
+					}
 				}
 			})
 		}
