@@ -185,11 +185,30 @@ func presignParams(rawQuery string) (map[string]string, bool) {
 	return m, true
 }
 
+// queryHas reports whether the raw query has a parameter named exactly one
+// of names (compared before decoding, as AWS clients send them).
+func queryHas(rawQuery string, names ...string) bool {
+	for _, part := range strings.Split(rawQuery, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		for _, n := range names {
+			if k == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // isPresigned reports whether the raw query carries SigV4 presigned
 // parameters.
 func isPresigned(rawQuery string) bool {
-	return strings.Contains(rawQuery, qAlgorithm+"=") || strings.Contains(rawQuery, qSignature+"=") ||
-		strings.Contains(rawQuery, qCredential+"=")
+	return queryHas(rawQuery, qAlgorithm, qSignature, qCredential)
+}
+
+// isPresignedV2 reports whether the raw query carries Signature Version 2
+// query authentication (AWSAccessKeyId and Signature).
+func isPresignedV2(rawQuery string) bool {
+	return queryHas(rawQuery, "AWSAccessKeyId") && queryHas(rawQuery, "Signature")
 }
 
 // parsePresigned parses the query parameters of a SigV4 presigned URL.

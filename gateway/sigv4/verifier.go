@@ -96,7 +96,7 @@ func (v *Verifier) maxSkew() time.Duration {
 func (v *Verifier) Verify(r *http.Request) (*Request, error) {
 	authz := r.Header.Get("Authorization")
 	presigned := isPresigned(r.URL.RawQuery)
-	q2 := strings.Contains(r.URL.RawQuery, "AWSAccessKeyId=") && strings.Contains(r.URL.RawQuery, "Signature=")
+	q2 := isPresignedV2(r.URL.RawQuery)
 	switch {
 	case len(r.Header.Values("Authorization")) > 1:
 		return nil, s3err.InvalidArgument.With("Only one Authorization header is allowed.")

@@ -449,3 +449,13 @@ func TestStripAWSChunked(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryLooksLikePresign: a value that merely contains a presign
+// parameter name is not a presigned URL.
+func TestQueryLooksLikePresign(t *testing.T) {
+	v := newTestVerifier(t, testAK, testSK)
+	r := signed(t, "GET", "http://gw/bucket?list-type=2&prefix=X-Amz-Signature=abc&delimiter=AWSAccessKeyId=x&start-after=Signature=y", "", nil)
+	if c := verifyAndRead(v, r).code(); c != "" {
+		t.Fatalf("%q", c)
+	}
+}
