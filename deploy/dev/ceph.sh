@@ -10,7 +10,8 @@
 #   down       stop the daemons this script started, by recorded PID; data stays.
 #   status     print each daemon's state; exit 1 unless all run and RGW answers.
 #   purge      down, then delete .dev/ceph (next up creates a new cluster).
-#   s3-stop    stop only radosgw (fault tests: the S3 endpoint goes away).
+#   s3-stop    stop only radosgw, KILL after 5 s (fault tests: the S3
+#              endpoint goes away; in-flight requests do not hold it).
 #   s3-start   start radosgw again and wait until it answers.
 #
 # Environment (defaults): RGW_PORT (7480), CEPH_MON_V2_PORT (13300),
@@ -332,7 +333,7 @@ purge)
 	rm -rf "$CEPH_DIR" "$DEV_DIR/env.d/ceph.env" "$DEV_DIR/backends.d/ceph.yaml"
 	log "purged $CEPH_DIR"
 	;;
-s3-stop) stop_daemon "$(pidfile rgw.a)" 30 ;;
+s3-stop) stop_daemon "$(pidfile rgw.a)" 5 ;;
 s3-start)
 	[ -f "$CEPH_DIR/initialized" ] || die "no cluster; run ceph.sh up first"
 	start_rgw
