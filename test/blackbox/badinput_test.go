@@ -372,6 +372,14 @@ func TestBadInputAWSChunked(t *testing.T) {
 		}
 		b.wantContent(ok, data)
 
+		// An empty object in aws-chunked form: Content-Length counts the
+		// encoding (the final chunk), the object must have 0 bytes.
+		empty := b.key("chunked-empty")
+		if r := b.chunkedPut(empty, nil, -1, false, 0); r.Status != http.StatusOK {
+			t.Errorf("PUT of 0 bytes with signed chunks: %s", r)
+		}
+		b.wantContent(empty, []byte{})
+
 		k := b.key("chunked-tampered")
 		wantRaw(t, "signed chunks with one bad chunk signature", b.chunkedPut(k, data, -1, true, len(data)), http.StatusForbidden, "SignatureDoesNotMatch")
 		b.wantAbsent(k)
@@ -410,6 +418,14 @@ func TestBadInputAWSChunked(t *testing.T) {
 			t.Fatalf("PUT with a correct unsigned trailer: %s", r)
 		}
 		b.wantContent(k, data)
+		k = b.key("trailer-empty")
+		body := encodeUnsignedTrailer(nil, 64<<10, "x-amz-checksum-crc32", checksumB64(types.ChecksumAlgorithmCrc32, nil))
+		r = b.do(rawReq{Method: "PUT", Bucket: b.bucket, Key: k, Body: body, PayloadHash: streamingUnsignedTrail,
+			Header: http.Header{"Content-Encoding": {"aws-chunked"}, "X-Amz-Decoded-Content-Length": {"0"}, "X-Amz-Trailer": {"x-amz-checksum-crc32"}}})
+		if r.Status != http.StatusOK {
+			t.Errorf("PUT of 0 bytes with an unsigned trailer: %s", r)
+		}
+		b.wantContent(k, []byte{})
 		k = b.key("trailer-wrong")
 		wantRaw(t, "unsigned trailer with a wrong x-amz-checksum-crc32", trailerReq(k, checksumB64(types.ChecksumAlgorithmCrc32, other(data))), http.StatusBadRequest, "BadDigest")
 		b.wantAbsent(k)

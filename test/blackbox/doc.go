@@ -18,6 +18,8 @@
 //	                             LAKEGATE_ENDPOINT is unset.
 //	LAKEGATE_BLACKBOX_BIG_SIZE   bytes of the aws CLI large-object copy, per
 //	                             backend. Default: 1 GiB (64 MiB with -short).
+//	LAKEGATE_BLACKBOX_KEEP=1     keep the private gateway's directory (binary,
+//	                             data, gateway.log) for inspection.
 //
 // Every scenario is a test TestX with one subtest per backend, TestX/<backend>.
 // No response may be a 5xx other than 501 NotImplemented: the Go clients'

@@ -140,6 +140,9 @@ func startGateway() (stop func(), err error) {
 		return nil, err
 	}
 	cleanup := func() { _ = os.RemoveAll(tmp) }
+	if os.Getenv("LAKEGATE_BLACKBOX_KEEP") == "1" {
+		cleanup = func() { fmt.Fprintln(os.Stderr, "blackbox: kept the private gateway's directory", tmp) }
+	}
 	modRoot, err := moduleRoot()
 	if err != nil {
 		cleanup()

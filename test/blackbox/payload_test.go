@@ -155,12 +155,18 @@ func TestSDKPayloadModes(t *testing.T) {
 							t.Fatalf("recorded %d PUT requests, want 1", len(puts))
 						}
 						h := puts[0].Header
-						if got := h.Get("X-Amz-Content-Sha256"); m.wantHash != nil && !m.wantHash(got) {
+						// The SDK sends an empty body with a checksum header
+						// and UNSIGNED-PAYLOAD even over TLS: no trailer then.
+						if size == 0 && m.trailer {
+							if got := h.Get("X-Amz-Content-Sha256"); got != unsignedPayload {
+								t.Fatalf("the SDK sent x-amz-content-sha256 %q for an empty body over TLS, want %s", got, unsignedPayload)
+							}
+						} else if got := h.Get("X-Amz-Content-Sha256"); m.wantHash != nil && !m.wantHash(got) {
 							t.Fatalf("the SDK sent x-amz-content-sha256 %q: this mode was not exercised", got)
 						}
 						if m.wantSum != "" {
 							name := "x-amz-checksum-" + strings.ToLower(string(m.wantSum))
-							if m.trailer {
+							if m.trailer && size > 0 {
 								if got := h.Get("X-Amz-Trailer"); !strings.EqualFold(got, name) {
 									t.Fatalf("the SDK sent x-amz-trailer %q, want %q: this mode was not exercised", got, name)
 								}

@@ -416,6 +416,29 @@ func TestSDKDeleteObjects(t *testing.T) {
 		if keys := b.listKeys(b.key("quiet/")); len(keys) != 0 {
 			t.Errorf("after quiet DeleteObjects: still listed %q", keys)
 		}
+
+		// A partitioned tree: a few keys per directory, deleted in one call
+		// (what aws s3 rm --recursive and Spark's table deletes look like).
+		name := func(i int) string { return b.key(fmt.Sprintf("tree/p=%02d/part-%d", i/5, i%5)) }
+		b.putMany(200, name)
+		ids = nil
+		for i := 0; i < 200; i++ {
+			ids = append(ids, types.ObjectIdentifier{Key: aws.String(name(i))})
+		}
+		out, err = b.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(b.bucket), Delete: &types.Delete{Objects: ids}})
+		if err != nil {
+			t.Fatalf("DeleteObjects of a 40-directory tree: %v", err)
+		}
+		if len(out.Deleted) != 200 || len(out.Errors) != 0 {
+			first := ""
+			if len(out.Errors) > 0 {
+				first = fmt.Sprintf("; first error %s: %s %s", aws.ToString(out.Errors[0].Key), aws.ToString(out.Errors[0].Code), aws.ToString(out.Errors[0].Message))
+			}
+			t.Errorf("DeleteObjects of 200 keys in 40 directories: %d Deleted, %d Errors%s; want 200 and none", len(out.Deleted), len(out.Errors), first)
+		}
+		if keys := b.listKeys(b.key("tree/")); len(keys) != 0 {
+			t.Errorf("after DeleteObjects of the tree: %d keys still listed, first %q", len(keys), keys[0])
+		}
 	})
 }
 

@@ -13,6 +13,7 @@ back and exits with status 1.
 """
 
 import hashlib
+import io
 import os
 import sys
 import urllib.error
@@ -162,6 +163,26 @@ def main():
     check(got == b"via presigned put", "object after the refused conditional put: got %r" % got[:40])
     got = s3.get_object(Bucket=bucket, Key=prefix + "conditional-new")["Body"].read()
     check(got == b"new", "put_object If-None-Match * on a new key: got %r" % got[:40])
+
+    # A zero-length upload with "Expect: 100-continue" (botocore adds it to
+    # every file-like body, as aws s3 sync does for empty files) must leave
+    # the pooled connection usable for the next upload. botocore <= 1.29
+    # keeps the early final status line of a request that got no 100
+    # Continue and misparses the next response on that connection, which
+    # then hangs until the read timeout. One connection, no retries.
+    one = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret, region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, max_pool_connections=1,
+                      read_timeout=20, retries={"total_max_attempts": 1}),
+    )
+    one.put_object(Bucket=bucket, Key=prefix + "expect-empty", Body=io.BytesIO(b""))
+    try:
+        r = one.put_object(Bucket=bucket, Key=prefix + "expect-next", Body=io.BytesIO(b"x" * 100))
+    except botocore.exceptions.ReadTimeoutError as e:
+        check(False, "upload after a zero-length upload on the same connection: %s (the zero-length PUT with "
+                     "Expect: 100-continue got its final response without 100 Continue)" % e)
+    check(r.get("ETag") == '"%s"' % hashlib.md5(b"x" * 100).hexdigest(),
+          "upload after a zero-length upload on the same connection: ETag %r" % r.get("ETag"))
 
     # Clean up what this script stored.
     rest = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
