@@ -333,8 +333,12 @@ func (s *Server) dispatch(rt route) http.Handler {
 		rc.log = s.log.With("request_id", rc.requestID, "op", rt.op)
 
 		err := s.serve(rc, rt)
+		if rc.auth != nil && rc.auth.Body != nil {
+			_ = rc.auth.Body.Close()
+		}
+		abort := false
 		if err != nil {
-			s.writeError(rc, err)
+			abort = s.writeError(rc, err)
 		}
 		dur := time.Since(start)
 		status := rw.status
@@ -349,7 +353,12 @@ func (s *Server) dispatch(rt route) http.Handler {
 		}
 		rc.log.Log(rc.ctx, level, "request", "bucket", rc.bucket, "backend", rc.backendName,
 			"status", status, "duration", dur.Seconds(), "bytes_in", bytesIn, "bytes_out", rw.written,
-			"method", r.Method, "remote", r.RemoteAddr)
+			"method", r.Method, "remote", r.RemoteAddr, "aborted", abort)
+		if abort {
+			// The response had started: abort the connection so the client
+			// sees a truncated body rather than a silently short object.
+			panic(http.ErrAbortHandler)
+		}
 	})
 }
 
@@ -445,9 +454,8 @@ func (s *Server) resolveBucket(rc *reqCtx) error {
 }
 
 // writeError maps err to an S3 error and writes it unless the response has
-// already started, in which case the connection is aborted so the client
-// sees a truncated body rather than a silently short object.
-func (s *Server) writeError(rc *reqCtx, err error) {
+// already started; then it reports true and the caller aborts the connection.
+func (s *Server) writeError(rc *reqCtx, err error) (abort bool) {
 	e, known := s3err.FromError(err)
 	if !known {
 		rc.log.Error("internal error", "err", err)
@@ -455,10 +463,11 @@ func (s *Server) writeError(rc *reqCtx, err error) {
 		rc.log.Warn("backend error", "err", err)
 	}
 	if rc.w.wroteHeader {
-		panic(http.ErrAbortHandler)
+		return true
 	}
 	resource := rc.r.URL.Path
 	s3err.Write(rc.w, rc.r, e, rc.requestID, resource)
+	return false
 }
 
 // responseWriter records the status and the number of body bytes written.
