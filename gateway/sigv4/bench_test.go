@@ -8,7 +8,9 @@ import (
 	"math/rand"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	md5simd "github.com/minio/md5-simd"
 )
@@ -23,6 +25,24 @@ import (
 // run used (see the report).
 
 const benchPayload = 16 << 20
+
+// cpuTime is the CPU time (user + system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// perCore reports "MB/cpu-s": payload megabytes per second of CPU time, the
+// throughput one core sustains whatever the load on the machine and however
+// many goroutines the path uses. Call it with the start CPU time after the
+// loop.
+func perCore(b *testing.B, start time.Duration, bytesPerOp int64) {
+	used := (cpuTime() - start).Seconds()
+	if used > 0 {
+		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/1e6/used, "MB/cpu-s")
+	}
+}
 
 func benchData() []byte {
 	b := make([]byte, benchPayload)
@@ -51,6 +71,9 @@ func BenchmarkChunkedDecoder(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			buf := make([]byte, 256<<10)
 			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			start := cpuTime()
+			defer func() { perCore(b, start, int64(len(data))) }()
 			for i := 0; i < b.N; i++ {
 				var s *chunkSigner
 				if c.mode.signed() {
@@ -65,25 +88,25 @@ func BenchmarkChunkedDecoder(b *testing.B) {
 	}
 }
 
-// simdMD5 adapts minio/md5-simd to md5Hasher, for comparison only.
+// simdMD5 adapts minio/md5-simd to md5Hasher, called directly from the
+// reading goroutine, for comparison only.
 type simdMD5 struct{ h md5simd.Hasher }
 
 func (m *simdMD5) Write(p []byte) error { _, err := m.h.Write(p); return err }
 func (m *simdMD5) Sum() []byte          { return m.h.Sum(nil) }
 func (m *simdMD5) Close()               { m.h.Close() }
 
-var (
-	simdOnce   sync.Once
-	simdServer md5simd.Server
-)
-
 var md5Engines = []struct {
-	name string
-	make func(context.Context) md5Hasher
+	name      string
+	threshold int64
+	make      func(context.Context) md5Hasher
 }{
-	{"md5-async", func(ctx context.Context) md5Hasher { return newAsyncMD5(ctx) }},
-	{"md5-inline", func(context.Context) md5Hasher { return &inlineMD5{h: md5.New()} }},
-	{"md5-simd", func(context.Context) md5Hasher {
+	// What Body uses: async, crypto/md5 or md5-simd by concurrency.
+	{"md5-async", 2, func(ctx context.Context) md5Hasher { return newAsyncMD5(ctx) }},
+	{"md5-async-stdlib", 1 << 40, func(ctx context.Context) md5Hasher { return newAsyncMD5(ctx) }},
+	{"md5-async-simd", 0, func(ctx context.Context) md5Hasher { return newAsyncMD5(ctx) }},
+	{"md5-inline", 0, func(context.Context) md5Hasher { return &inlineMD5{h: md5.New()} }},
+	{"md5-simd-direct", 0, func(context.Context) md5Hasher {
 		simdOnce.Do(func() { simdServer = md5simd.NewServer() })
 		return &simdMD5{h: simdServer.NewHash()}
 	}},
@@ -125,11 +148,15 @@ func BenchmarkBody(b *testing.B) {
 		}
 		for _, eng := range md5Engines {
 			b.Run(c.name+"/"+eng.name, func(b *testing.B) {
-				old := newMD5
+				old, oldTh := newMD5, md5SIMDThreshold.Load()
 				newMD5 = eng.make
-				defer func() { newMD5 = old }()
+				md5SIMDThreshold.Store(eng.threshold)
+				defer func() { newMD5 = old; md5SIMDThreshold.Store(oldTh) }()
 				buf := make([]byte, 256<<10)
 				b.SetBytes(int64(len(data)))
+				b.ResetTimer()
+				start := cpuTime()
+				defer func() { perCore(b, start, int64(len(data))) }()
 				for i := 0; i < b.N; i++ {
 					raw := io.NopCloser(bytes.NewReader(body))
 					var bd *Body
@@ -163,11 +190,16 @@ func BenchmarkBody(b *testing.B) {
 // BenchmarkMD5Engines compares the MD5 engines on their own, for one
 // stream and for several concurrent streams (concurrent uploads).
 func BenchmarkMD5Engines(b *testing.B) {
-	buf := make([]byte, 256<<10)
+	buf := make([]byte, 4<<20)
 	for _, streams := range []int{1, 4, 16} {
 		for _, eng := range md5Engines {
 			b.Run(eng.name+"/streams="+strconv.Itoa(streams), func(b *testing.B) {
+				oldTh := md5SIMDThreshold.Load()
+				md5SIMDThreshold.Store(eng.threshold)
+				defer md5SIMDThreshold.Store(oldTh)
 				b.SetBytes(int64(len(buf)) * int64(streams))
+				start := cpuTime()
+				defer func() { perCore(b, start, int64(len(buf))*int64(streams)) }()
 				var wg sync.WaitGroup
 				for s := 0; s < streams; s++ {
 					wg.Add(1)

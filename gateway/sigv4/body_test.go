@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/minio/crc64nvme"
 )
@@ -109,6 +110,22 @@ func TestBodyOneByteReads(t *testing.T) {
 }
 
 func TestAsyncMD5(t *testing.T) {
+	for _, th := range []int64{1 << 40, 0} { // crypto/md5, then md5-simd
+		old := md5SIMDThreshold.Load()
+		md5SIMDThreshold.Store(th)
+		testAsyncMD5(t)
+		md5SIMDThreshold.Store(old)
+	}
+	// The goroutine of the cancelled hasher exits on its own; wait for it.
+	for i := 0; activeMD5.Load() != 0; i++ {
+		if i == 500 {
+			t.Fatalf("%d hash goroutines still running", activeMD5.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func testAsyncMD5(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	for _, n := range []int{0, 1, md5BufferSize - 1, md5BufferSize, md5BufferSize + 1, 10*md5BufferSize + 12345} {
 		data := make([]byte, n)
