@@ -107,8 +107,7 @@ var md5Engines = []struct {
 	{"md5-async-simd", 0, func(ctx context.Context) md5Hasher { return newAsyncMD5(ctx) }},
 	{"md5-inline", 0, func(context.Context) md5Hasher { return &inlineMD5{h: md5.New()} }},
 	{"md5-simd-direct", 0, func(context.Context) md5Hasher {
-		simdOnce.Do(func() { simdServer = md5simd.NewServer() })
-		return &simdMD5{h: simdServer.NewHash()}
+		return &simdMD5{h: simdHash()}
 	}},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"hash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -73,16 +74,29 @@ func init() { md5SIMDThreshold.Store(2) }
 // activeMD5 counts running hash goroutines.
 var activeMD5 atomic.Int64
 
+// An md5-simd server hashes all its streams on one goroutine (one core, up
+// to 16 lanes); one server per four cores keeps MD5 from capping the
+// throughput of large machines. Created on first use.
 var (
-	simdOnce   sync.Once
-	simdServer md5simd.Server
+	simdOnce    sync.Once
+	simdServers []md5simd.Server
+	simdNext    atomic.Uint64
 )
+
+func simdHash() md5simd.Hasher {
+	simdOnce.Do(func() {
+		n := max(1, runtime.GOMAXPROCS(0)/4)
+		for i := 0; i < n; i++ {
+			simdServers = append(simdServers, md5simd.NewServer())
+		}
+	})
+	return simdServers[simdNext.Add(1)%uint64(len(simdServers))].NewHash()
+}
 
 // newBlockHasher picks the engine for a new hash goroutine; done releases it.
 func newBlockHasher() (h hash.Hash, done func()) {
 	if activeMD5.Add(1)-1 >= md5SIMDThreshold.Load() {
-		simdOnce.Do(func() { simdServer = md5simd.NewServer() })
-		sh := simdServer.NewHash()
+		sh := simdHash()
 		return sh, func() { sh.Close(); activeMD5.Add(-1) }
 	}
 	return md5.New(), func() { activeMD5.Add(-1) }
