@@ -11,6 +11,7 @@
 //	  - name: alice
 //	    access_key: AKIAALICE
 //	    secret_key: ...            # or secret_file: /path  or secret_env: ALICE_SECRET
+//	                               # (a relative secret_file is relative to this file)
 //	    groups: [analysts]
 //	    team: data-eng
 //
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -85,8 +87,8 @@ type file struct {
 // Load reads the identities file at path ("" for none: root credentials
 // only) and the root credentials from getenv (EnvRootAccessKey and
 // EnvRootSecretKey; both or neither must be set). Each user has a name, an
-// access key, exactly one of secret_key, secret_file (a path; one trailing
-// newline is stripped) or secret_env (an environment variable name read
+// access key, exactly one of secret_key, secret_file (a path, relative to
+// the identities file's directory; one trailing newline is stripped) or secret_env (an environment variable name read
 // through getenv), and optional groups and team. Errors wrap ErrInvalid and
 // name the user (duplicate names or access keys, missing or ambiguous
 // secrets, unknown keys in the file), or are the file's read error. A Store
@@ -209,7 +211,11 @@ func (s *Store) secret(u fileUser) (string, error) {
 	case u.SecretKey != "":
 		return u.SecretKey, nil
 	case u.SecretFile != "":
-		b, err := os.ReadFile(u.SecretFile)
+		path := u.SecretFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(s.path), path)
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return "", fmt.Errorf("%w: user %q: secret_file: %v", ErrInvalid, u.Name, err)
 		}

@@ -24,7 +24,8 @@ func writeFile(t *testing.T, dir, name, content string) string {
 
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
-	secretFile := writeFile(t, dir, "bob.secret", "bob-secret-value\n")
+	writeFile(t, dir, "bob.secret", "bob-secret-value\n")
+	secretFile := "bob.secret" // relative to the identities file
 	path := writeFile(t, dir, "ids.yaml", `
 users:
   - name: alice
