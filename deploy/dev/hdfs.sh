@@ -64,19 +64,26 @@ pid_alive() {
   tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -- "-Dlakegate.dev=$H/$1"
 }
 
-# stop_role ROLE: TERM the recorded PID, wait up to 30 s, then KILL it.
+# pid_gone PID: the process has exited (no longer in /proc, or a zombie). Its command line
+# vanishes before its sockets are closed, so pid_alive alone does not mean the ports are free.
+pid_gone() {
+  [ -r "/proc/$1/stat" ] || return 0
+  [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# stop_role ROLE: TERM the recorded PID, wait up to 30 s for it to exit, then KILL it.
 stop_role() {
   local role=$1 f=$H/run/$1.pid pid i
   if ! pid_alive "$role"; then rm -f "$f"; return 0; fi
   pid=$(cat "$f")
   kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 1 300); do
-    pid_alive "$role" || { log "stopped $role (pid $pid)"; rm -f "$f"; return 0; }
+    pid_gone "$pid" && { log "stopped $role (pid $pid)"; rm -f "$f"; return 0; }
     sleep 0.1
   done
   log "$role (pid $pid) ignored TERM for 30 s, sending KILL"
   kill -KILL "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do pid_alive "$role" || break; sleep 0.1; done
+  for i in $(seq 1 50); do pid_gone "$pid" && break; sleep 0.1; done
   rm -f "$f"
 }
 
@@ -155,13 +162,13 @@ write_conf() {
 
 # ---- Java launchers --------------------------------------------------------------------------
 
-# jvm_opts ROLE HEAP: options shared by daemons and clients. Java 17 needs the --add-opens that
-# Hadoop's own launcher adds (HADOOP-19310) for some code paths; they are harmless otherwise.
+# jvm_opts ROLE HEAP: options shared by daemons and clients. On Java 17 WebHDFS fails without
+# --add-opens=java.base/java.lang (JAXB in Jersey's WADL: InaccessibleObjectException, HTTP 500);
+# the rest mirror what Hadoop's own launcher adds (HADOOP-19310) and are harmless otherwise.
 jvm_opts() {
   printf '%s\n' "-Dlakegate.dev=$H/$1" "-Xms64m" "-Xmx$2" "-XX:+UseSerialGC" \
     "-Djava.net.preferIPv4Stack=true" "-Djava.security.krb5.conf=$K/krb5.conf" \
     "-Dhadoop.home.dir=$DIST" "-Dhadoop.log.dir=$H/logs" "-Dhadoop.id.str=hdfs"
-  [ -n "${LAKEGATE_HDFS_NO_ADD_OPENS:-}" ] && return 0
   printf '%s\n' "--add-opens=java.base/java.lang=ALL-UNNAMED" "--add-opens=java.base/java.nio=ALL-UNNAMED" \
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED" "--add-opens=java.base/java.util=ALL-UNNAMED" \
     "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED" "--add-opens=java.base/java.net=ALL-UNNAMED" \
@@ -190,7 +197,7 @@ hdfs_ticket() {
 }
 
 nn_https() {
-  curl -sS --fail --max-time 10 --cacert "$H/ssl/localhost.pem" --negotiate -u : "$@"
+  curl -sS --fail --max-time 20 --cacert "$H/ssl/localhost.pem" --negotiate -u : "$@"
 }
 
 # nn_state: "<safemode text or ->|<usable live DataNodes>" from the NameNode's /jmx servlet; fails if
@@ -241,11 +248,13 @@ wait_datanode_registered() {
   die "datanode not registered after $1 s; see $H/logs/datanode.log"
 }
 
-# ensure_root: /lakegate owned by gateway, via WebHDFS as the superuser (no JVM start).
+# ensure_root: /lakegate owned by gateway, via WebHDFS as the superuser (no JVM start). The
+# first WebHDFS request initialises Jersey in the NameNode (about 1 s idle, 10 s and more on a
+# busy machine), hence the long timeout.
 ensure_root() {
   hdfs_ticket
   local base="https://localhost:$NN_HTTPS_PORT/webhdfs/v1/lakegate"
-  nn_https -X PUT "$base?op=MKDIRS&permission=755" >/dev/null
+  nn_https --max-time 120 -X PUT "$base?op=MKDIRS&permission=755" >/dev/null
   nn_https -X PUT "$base?op=SETOWNER&owner=gateway&group=gateway" >/dev/null
   nn_https "$base?op=GETFILESTATUS" | grep -q '"owner":"gateway"' || die "/lakegate is not owned by gateway"
 }
@@ -322,13 +331,25 @@ EOF
 
 # ---- commands --------------------------------------------------------------------------------
 
+# wait_port_free ROLE PORT: unless ROLE already runs, PORT must be free. A daemon that just
+# exited can leave its listener open for a moment, so wait up to 20 s before giving up.
+wait_port_free() {
+  local i
+  pid_alive "$1" && return 0
+  for i in $(seq 1 200); do
+    port_open "$2" || return 0
+    sleep 0.1
+  done
+  die "port $2 is in use by a process this script did not start"
+}
+
 start_namenode() {
-  port_open "$NN_RPC_PORT" && ! pid_alive namenode && die "port $NN_RPC_PORT is in use by a process this script did not start"
+  wait_port_free namenode "$NN_RPC_PORT"
   start_role namenode "$NN_CLASS" 512m
 }
 
 start_datanode() {
-  port_open "$DN_DATA_PORT" && ! pid_alive datanode && die "port $DN_DATA_PORT is in use by a process this script did not start"
+  wait_port_free datanode "$DN_DATA_PORT"
   start_role datanode "$DN_CLASS" 384m
 }
 

@@ -40,18 +40,25 @@ pid_alive() {
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$needle"
 }
 
-# stop_pid PIDFILE NEEDLE NAME: TERM the recorded PID, wait up to 10 s, then KILL it.
+# pid_gone PID: the process has exited (not in /proc, or a zombie); its sockets are closed.
+pid_gone() {
+  [ -r "/proc/$1/stat" ] || return 0
+  [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# stop_pid PIDFILE NEEDLE NAME: TERM the recorded PID, wait up to 10 s for it to exit, then KILL it.
 stop_pid() {
   local f=$1 needle=$2 name=$3 pid i
   if ! pid_alive "$f" "$needle"; then rm -f "$f"; return 0; fi
   pid=$(cat "$f")
   kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 1 100); do
-    pid_alive "$f" "$needle" || { log "stopped $name (pid $pid)"; rm -f "$f"; return 0; }
+    pid_gone "$pid" && { log "stopped $name (pid $pid)"; rm -f "$f"; return 0; }
     sleep 0.1
   done
   log "$name (pid $pid) ignored TERM for 10 s, sending KILL"
   kill -KILL "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do pid_gone "$pid" && break; sleep 0.1; done
   rm -f "$f"
 }
 
