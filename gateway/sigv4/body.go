@@ -97,13 +97,22 @@ func (b *Body) Digest() backends.Digest {
 	return d
 }
 
-// Close releases the hashing resources and closes the request body.
+// Close releases the hashing resources and closes the request body. It is
+// optional: the end of the request's context releases them too.
 func (b *Body) Close() error {
 	b.md5.Close()
 	return b.raw.Close()
 }
 
-// Read implements io.Reader; see Body.
+// Read implements io.Reader over the decoded payload. Verification errors
+// are *s3err.Error values: IncompleteBody (body shorter or longer than
+// Content-Length or x-amz-decoded-content-length, or broken aws-chunked
+// framing), SignatureDoesNotMatch (a chunk or trailer signature),
+// XAmzContentSHA256Mismatch, BadDigest (Content-MD5 or x-amz-checksum-*),
+// InvalidRequest (a malformed trailing checksum) and MalformedTrailerError
+// (a trailer not declared in x-amz-trailer, missing or malformed). Other
+// transport errors pass through. Every error is returned again by later
+// calls.
 func (b *Body) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err

@@ -47,7 +47,7 @@ type Request struct {
 	Identity identity.Identity
 	// Anonymous is true for a request without any signature.
 	Anonymous bool
-	// Body is the decoded, verified payload. Never nil; the caller closes it.
+	// Body is the decoded, verified payload. Never nil.
 	Body *Body
 }
 
