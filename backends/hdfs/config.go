@@ -31,7 +31,14 @@ type Config struct {
 	// connections: "" (none, or whatever the cluster's
 	// dfs.encrypt.data.transfer demands), "authentication", "integrity" or
 	// "privacy"; it must match the cluster's dfs.data.transfer.protection.
-	// Default: "".
+	// Known limit: colinmarc/hdfs v2.4.0 loses bytes when a read spans two
+	// SASL frames with integrity or privacy (digestMD5IntegrityConn.Read and
+	// digestMD5PrivacyConn.Read return only the second part's count), so
+	// reads fail against such clusters; writes work. Default: "".
+	//
+	// There is no rpc_protection key: colinmarc/hdfs always takes the
+	// highest QOP the NameNode offers (hadoop.rpc.protection) and cannot be
+	// told otherwise.
 	DataTransferProtection string `yaml:"data_transfer_protection"`
 	// PoolSize bounds the number of NameNode client connections (and with
 	// them, of requests served at once; a streaming GET or PUT holds one

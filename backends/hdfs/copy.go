@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"strings"
 
@@ -81,14 +80,12 @@ func (b *Backend) copyOnce(ctx context.Context, srcBucket, sbdir, srcKey, dstBuc
 	if err != nil {
 		return backends.ObjectInfo{}, err
 	}
-	from := []stagedPart{{path: src.path, fi: src.fi}}
+	var from []stagedPart
+	if !src.dir && src.info.Size > 0 {
+		from = []stagedPart{{path: src.path, fi: src.fi}}
+	}
 	var t tempFile
-	c, t, err = b.writeTemp(ctx, c, func(c *client) io.Reader {
-		if src.dir || src.info.Size == 0 {
-			return strings.NewReader("")
-		}
-		return &filesReader{b: b, c: c, files: from, what: "copy: source " + srcKey}
-	}, src.info.Size, noDigest)
+	c, t, err = b.copyInto(ctx, c, from, "copy: source "+srcKey, src.info.Size)
 	if c == nil {
 		return backends.ObjectInfo{}, err
 	}

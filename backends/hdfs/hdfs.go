@@ -389,6 +389,39 @@ func notFound(err error) bool {
 	return false
 }
 
+// isMissing reports whether err from an operation on p (inside the bucket
+// directory bdir) means that nothing is at p. Besides "not found", HDFS
+// answers a path that runs through a file ("a/b" when "a" is a file) with
+// AccessControlException ("is not a directory"), which colinmarc turns into
+// os.ErrPermission without the message: then the ancestors are checked.
+func (b *Backend) isMissing(c *client, bdir, p string, err error) bool {
+	if notFound(err) {
+		return true
+	}
+	return errors.Is(err, os.ErrPermission) && b.fileOnPath(c, bdir, p)
+}
+
+// fileOnPath reports whether a proper ancestor of p below bdir is a file.
+func (b *Backend) fileOnPath(c *client, bdir, p string) bool {
+	rel, ok := strings.CutPrefix(p, bdir+"/")
+	if !ok {
+		return false
+	}
+	cur := bdir
+	segs := strings.Split(rel, "/")
+	for _, seg := range segs[:len(segs)-1] {
+		cur += "/" + seg
+		fi, err := c.stat(cur)
+		if err != nil {
+			return false
+		}
+		if !fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
 // wrap turns a colinmarc error into a contract error with context.
 func (b *Backend) wrap(op, p string, err error) error {
 	if err == nil {
@@ -442,7 +475,7 @@ func (b *Backend) statObject(c *client, bucket, bdir, key string) (objStat, erro
 	}
 	fi, err := c.stat(p)
 	if err != nil {
-		if notFound(err) {
+		if b.isMissing(c, bdir, p, err) {
 			return objStat{}, b.missing(c, bucket, bdir, key)
 		}
 		return objStat{}, b.wrap("stat", p, err)
@@ -569,7 +602,22 @@ func (b *Backend) open(c *client, bucket, bdir, key string, rng backends.Range) 
 			return nil, backends.ObjectInfo{}, b.wrap("seek", st.path, err)
 		}
 	}
-	return &objectReader{b: b, c: c, f: f, remaining: length, name: st.path}, st.info, nil
+	// Read the first byte now: it fetches the block locations of this
+	// inode, so a file replaced since the stat shows here (and Open tries
+	// again) rather than as a failed read later.
+	r := &objectReader{b: b, c: c, f: f, remaining: length, name: st.path}
+	if n, err := f.Read(r.first[:]); n != 1 {
+		f.Close()
+		if err != nil && notFound(err) {
+			return nil, backends.ObjectInfo{}, fmt.Errorf("hdfs open %s/%s: %w: %w", bucket, key, errReplaced, backends.ErrObjectNotFound)
+		}
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, backends.ObjectInfo{}, b.wrap("read", st.path, err)
+	}
+	r.pending = true
+	return r, st.info, nil
 }
 
 // objectReader streams a byte range of one HDFS file and gives its client
@@ -581,6 +629,8 @@ type objectReader struct {
 	remaining int64
 	name      string
 	closed    bool
+	first     [1]byte // read by open
+	pending   bool    // first is not yet delivered
 }
 
 // Read reads the next bytes of the range; io.ErrUnexpectedEOF if the file
@@ -594,6 +644,14 @@ func (r *objectReader) Read(p []byte) (int, error) {
 	}
 	if int64(len(p)) > r.remaining {
 		p = p[:r.remaining]
+	}
+	if r.pending {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		p[0], r.pending = r.first[0], false
+		r.remaining--
+		return 1, nil
 	}
 	n, err := r.f.Read(p)
 	r.remaining -= int64(n)
@@ -941,7 +999,9 @@ func (b *Backend) publish(ctx context.Context, c *client, bucket, bdir, src, dst
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for range 4 {
+	// A concurrent Delete may prune the directories between ensureDir and
+	// the rename; try again a few times.
+	for range 10 {
 		err := c.rename(src, dst)
 		if err == nil {
 			return nil
@@ -1008,7 +1068,7 @@ func (b *Backend) conflictOr(c *client, bdir, p, op string, err error) error {
 // caller holds the key's lock.
 func (b *Backend) checkCondition(c *client, bucket, bdir, key, p string, isDir bool, cond backends.WriteCondition) error {
 	fi, err := c.stat(p)
-	if err != nil && !notFound(err) {
+	if err != nil && !b.isMissing(c, bdir, p, err) {
 		return b.wrap("stat", p, err)
 	}
 	exists := err == nil && fi.IsDir() == isDir
@@ -1135,7 +1195,7 @@ func (b *Backend) Delete(ctx context.Context, bucket, key string) error {
 		}
 		fi, err := c.stat(p)
 		if err != nil {
-			if notFound(err) {
+			if b.isMissing(c, bdir, p, err) {
 				return b.bucketExists(c, bucket, bdir)
 			}
 			return b.wrap("stat", p, err)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lakegate/lakegate/backends"
@@ -382,7 +383,7 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		return backends.ObjectInfo{}, err
 	}
 	var t tempFile
-	c, t, err = b.writeTemp(ctx, c, func(c *client) io.Reader { return &filesReader{b: b, c: c, files: use, what: "complete: part"} }, -1, noDigest)
+	c, t, err = b.copyInto(ctx, c, use, "complete: part", -1)
 	if errors.Is(err, errChanged) {
 		err = fmt.Errorf("%w: %w", backends.ErrInvalidPart, err)
 	}
@@ -437,6 +438,27 @@ func compositeChecksums(given map[string]string, parts []stagedPart) map[string]
 		}
 	}
 	return out
+}
+
+// copyInto streams files (parts, or a copy source) into a new temporary
+// file with writeTemp. When a second client is free at once it reads with
+// that one, in a goroutine ahead of the writer, so DataNode reads and
+// writes overlap; otherwise it alternates on c.
+func (b *Backend) copyInto(ctx context.Context, c *client, files []stagedPart, what string, size int64) (*client, tempFile, error) {
+	rc, ok := b.pool.tryGet()
+	if !ok {
+		return b.writeTemp(ctx, c, func(c *client) io.Reader { return &filesReader{b: b, c: c, files: files, what: what} }, size, noDigest)
+	}
+	var ra *readAhead
+	c, t, err := b.writeTemp(ctx, c, func(*client) io.Reader {
+		ra = newReadAhead(&filesReader{b: b, c: rc, files: files, what: what}, 4)
+		return ra
+	}, size, noDigest)
+	if ra != nil {
+		ra.Close()
+	}
+	b.pool.put(rc)
+	return c, t, err
 }
 
 // noDigest is a Digest function for internal copies, whose ETag is known.
@@ -654,4 +676,114 @@ func pageUploads(all []backends.UploadInfo, q backends.ListUploadsQuery, max int
 		res.NextUploadIDMarker = ""
 	}
 	return res
+}
+
+// readAhead reads from r in a goroutine, up to depth buffers ahead of the
+// consumer, so that reading from HDFS (one client) and writing to HDFS
+// (another client) overlap instead of alternating. Close stops the
+// goroutine and waits for it, after which r is no longer used.
+type readAhead struct {
+	ch   chan raChunk
+	free chan *[]byte
+	done chan struct{}
+	wg   sync.WaitGroup
+	cur  raChunk
+	off  int
+	err  error
+	once sync.Once
+}
+
+type raChunk struct {
+	buf *[]byte
+	n   int
+	err error
+}
+
+// newReadAhead starts reading r.
+func newReadAhead(r io.Reader, depth int) *readAhead {
+	ra := &readAhead{ch: make(chan raChunk, depth), free: make(chan *[]byte, depth+1), done: make(chan struct{})}
+	for range depth + 1 {
+		ra.free <- copyBufs.Get().(*[]byte)
+	}
+	ra.wg.Add(1)
+	go ra.fill(r)
+	return ra
+}
+
+func (ra *readAhead) fill(r io.Reader) {
+	defer ra.wg.Done()
+	defer close(ra.ch)
+	for {
+		var bp *[]byte
+		select {
+		case bp = <-ra.free:
+		case <-ra.done:
+			return
+		}
+		n, err := io.ReadFull(r, *bp)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		select {
+		case ra.ch <- raChunk{buf: bp, n: n, err: err}:
+		case <-ra.done:
+			copyBufs.Put(bp)
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read implements io.Reader.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for ra.cur.buf == nil || ra.off == ra.cur.n {
+		if ra.cur.buf != nil {
+			if ra.cur.err != nil {
+				ra.err = ra.cur.err
+			}
+			ra.free <- ra.cur.buf
+			ra.cur = raChunk{}
+		}
+		if ra.err != nil {
+			return 0, ra.err
+		}
+		c, ok := <-ra.ch
+		if !ok {
+			return 0, io.EOF
+		}
+		ra.cur, ra.off = c, 0
+		if c.n == 0 && c.err != nil {
+			ra.err = c.err
+			ra.free <- c.buf
+			ra.cur = raChunk{}
+			return 0, ra.err
+		}
+	}
+	n := copy(p, (*ra.cur.buf)[ra.off:ra.cur.n])
+	ra.off += n
+	return n, nil
+}
+
+// Close stops the reader goroutine and waits for it.
+func (ra *readAhead) Close() {
+	ra.once.Do(func() {
+		close(ra.done)
+		ra.wg.Wait()
+		if ra.cur.buf != nil {
+			copyBufs.Put(ra.cur.buf)
+		}
+		for c := range ra.ch {
+			copyBufs.Put(c.buf)
+		}
+		for {
+			select {
+			case bp := <-ra.free:
+				copyBufs.Put(bp)
+			default:
+				return
+			}
+		}
+	})
 }
