@@ -23,7 +23,8 @@ const copyPartConcurrency = 4
 // backends whose CopyObject would compute a new one (MinIO, AWS); Ceph RGW
 // keeps the multipart ETag on CopyObject. SourceIfMatch is checked and
 // forwarded as x-amz-copy-source-if-match; the destination condition is
-// checked with a HEAD before the copy (best effort, not atomic). Errors as
+// checked with a HEAD before the copy (best effort, not atomic: Ceph RGW
+// Pacific and MinIO have no conditional CopyObject). Errors as
 // Stat and Put. See the Amazon S3 API Reference, CopyObject and
 // UploadPartCopy.
 func (b *Backend) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, opts backends.CopyOptions) (info backends.ObjectInfo, err error) {
@@ -122,10 +123,8 @@ func (b *Backend) copyWhole(ctx context.Context, sb, srcKey, db, dstKey, srcETag
 			headers[headerTagging] = encodeTags(meta.Tags)
 		}
 	}
-	var popts minio.PutObjectOptions
-	setWriteCondition(&popts, opts.Condition)
 	oi, err := b.core.CopyObject(ctx, sb, srcKey, db, dstKey, headers,
-		minio.CopySrcOptions{Bucket: sb, Object: srcKey, MatchETag: srcETag}, popts)
+		minio.CopySrcOptions{Bucket: sb, Object: srcKey, MatchETag: srcETag}, minio.PutObjectOptions{})
 	if err != nil {
 		return "", b.copyError(ctx, err, db, dstKey)
 	}

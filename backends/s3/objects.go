@@ -288,7 +288,6 @@ func (b *Backend) putUnknownSize(ctx context.Context, bucket, bb, key string, bo
 	popts := putOptions(opts.Metadata, opts.Metadata.Checksums, b.unsigned)
 	popts.PartSize = uint64(b.cfg.PartSize)
 	popts.NumThreads = 1
-	popts.DisableMultipart = false
 	up, err := b.core.Client.PutObject(ctx, bb, key, counter, -1, popts)
 	if err != nil {
 		if counter.err != nil {
@@ -301,6 +300,12 @@ func (b *Backend) putUnknownSize(ctx context.Context, bucket, bb, key string, bo
 	}
 	b.bucketSeen(bb)
 	etag := trimETag(up.ETag)
+	if etag == "" {
+		// Ceph RGW Pacific: no ETag minio-go can read from the completion.
+		if oi, serr := b.statRaw(ctx, bb, key); serr == nil {
+			etag = trimETag(oi.ETag)
+		}
+	}
 	if len(opts.Metadata.Tags) > 0 && b.getFlavor(ctx) != FlavorMinIO && b.getFlavor(ctx) != FlavorAWS {
 		if err := b.putTags(ctx, bb, key, opts.Metadata.Tags); err != nil {
 			return backends.ObjectInfo{}, err

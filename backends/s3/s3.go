@@ -25,12 +25,17 @@
 // in a small sidecar file under state_dir bound to the object's ETag, and a
 // later overwrite with other content invalidates it.
 //
-// Conditional writes: If-None-Match: * and If-Match are forwarded to the
-// backend, which checks them atomically on PutObject (MinIO, Ceph RGW, AWS).
-// Ceph RGW compares If-Match without HTTP quoting, so for it the request is
-// re-signed with the unquoted ETag. CompleteMultipartUpload and CopyObject
-// conditions are checked before the request (best effort, not atomic: Ceph
-// RGW Pacific ignores them) and forwarded as well.
+// Conditional writes (WriteCondition):
+//   - Put (single PUT): If-None-Match: * and If-Match are forwarded; MinIO,
+//     Ceph RGW and AWS check them atomically. Ceph RGW compares If-Match
+//     without HTTP quoting, so for it the request is re-signed with the ETag
+//     unquoted; RGW answers a lost race with 500, reported as
+//     ErrConditionalConflict after a HEAD shows another writer won.
+//   - CompleteMultipartUpload: checked with a HEAD before the request and
+//     forwarded; atomic on MinIO and AWS, best effort on Ceph RGW Pacific
+//     (which ignores the headers there).
+//   - CopyObject, and Put with unknown size above part_size (a multipart
+//     upload): checked with a HEAD before the request only (best effort).
 //
 // Errors from the backend are translated to the backends sentinels, never
 // passed on verbatim. Idempotent requests are retried by minio-go with

@@ -2,7 +2,13 @@ package s3_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -150,4 +156,129 @@ func devScript(t *testing.T, script string, args ...string) {
 		t.Fatalf("deploy/dev/%s %s: %v\n%s", script, strings.Join(args, " "), err, out)
 	}
 	t.Logf("deploy/dev/%s %s: %s", script, strings.Join(args, " "), strings.TrimSpace(string(out)))
+}
+
+// TestMinIOSpecifics and TestRGWSpecifics check behaviour of this backend
+// that the conformance suite does not reach.
+func TestMinIOSpecifics(t *testing.T) { runSpecifics(t, minioService) }
+
+// TestRGWSpecifics: see TestMinIOSpecifics.
+func TestRGWSpecifics(t *testing.T) { runSpecifics(t, rgwService) }
+
+func runSpecifics(t *testing.T, svc devService) {
+	cfg := serviceConfig(t, svc, t.TempDir())
+	newBucket := func(t *testing.T, b *s3.Backend) string {
+		var rnd [4]byte
+		rand.Read(rnd[:])
+		name := "lgt-spec-" + svc.name + "-" + hex.EncodeToString(rnd[:])
+		if err := b.CreateBucket(t.Context(), name); err != nil {
+			t.Fatalf("CreateBucket: %v", err)
+		}
+		t.Cleanup(func() { cleanupBucket(t, b, name) })
+		return name
+	}
+
+	// Streaming-signed payloads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) work
+	// for PUT and UploadPart.
+	t.Run("StreamingSigning", func(t *testing.T) {
+		c := cfg
+		c.PayloadSigning = "streaming"
+		b := newBackend(t, c)
+		bucket := newBucket(t, b)
+		data := genBytes(7, 6<<20+7)
+		info, err := b.Put(t.Context(), bucket, "signed", bytes.NewReader(data), backends.PutOptions{Size: int64(len(data))})
+		if err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+		if sum := md5.Sum(data); info.ETag != hex.EncodeToString(sum[:]) {
+			t.Errorf("ETag %q", info.ETag)
+		}
+		id, err := b.CreateMultipartUpload(t.Context(), bucket, "signed-mp", backends.Metadata{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.UploadPart(t.Context(), bucket, "signed-mp", id, 1, bytes.NewReader(data), backends.PutOptions{Size: int64(len(data))})
+		if err != nil {
+			t.Fatalf("UploadPart: %v", err)
+		}
+		if _, err := b.CompleteMultipartUpload(t.Context(), bucket, "signed-mp", id, []backends.CompletePart{{PartNumber: 1, ETag: p.ETag}}, backends.WriteCondition{}); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		for _, k := range []string{"signed", "signed-mp"} {
+			rc, _, err := b.Open(t.Context(), bucket, k, backends.FullRange)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%s: read back %d bytes, %v", k, len(got), err)
+			}
+		}
+	})
+
+	// A body of unknown size longer than part_size becomes a multipart
+	// object; checksums from the digest are kept; a condition is checked.
+	t.Run("UnknownSizeMultipart", func(t *testing.T) {
+		c := cfg
+		c.PartSize = 5 << 20
+		b := newBackend(t, c)
+		bucket := newBucket(t, b)
+		data := genBytes(8, 11<<20+3)
+		sums := map[string]string{backends.ChecksumSHA256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}
+		info, err := b.Put(t.Context(), bucket, "big", io.MultiReader(bytes.NewReader(data)), backends.PutOptions{
+			Size: -1, Metadata: backends.Metadata{ContentType: "x/big", Tags: map[string]string{"t": "v w"}},
+			Digest: func() backends.Digest { return backends.Digest{Checksums: sums} },
+		})
+		if err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+		if info.PartsCount != 3 || info.Size != int64(len(data)) {
+			t.Errorf("info %+v, want 3 parts of %d bytes", info, len(data))
+		}
+		st, err := b.Stat(t.Context(), bucket, "big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ETag != info.ETag || st.Metadata.ContentType != "x/big" || st.Metadata.Tags["t"] != "v w" || st.Metadata.Checksums[backends.ChecksumSHA256] != sums[backends.ChecksumSHA256] {
+			t.Errorf("Stat %+v", st)
+		}
+		_, err = b.Put(t.Context(), bucket, "big", bytes.NewReader(data), backends.PutOptions{Size: -1, Condition: backends.WriteCondition{IfNoneMatchStar: true}})
+		if !errors.Is(err, backends.ErrPreconditionFailed) {
+			t.Errorf("conditional unknown-size Put on an existing key: %v", err)
+		}
+	})
+
+	// bucket_prefix: lakegate bucket b is backend bucket <prefix>b, and
+	// ListBuckets shows only prefixed buckets, without the prefix.
+	t.Run("BucketPrefix", func(t *testing.T) {
+		c := cfg
+		c.BucketPrefix = "lgtp-"
+		pb := newBackend(t, c)
+		plain := newBackend(t, cfg)
+		var rnd [4]byte
+		rand.Read(rnd[:])
+		name := "spec-" + hex.EncodeToString(rnd[:])
+		if err := pb.CreateBucket(t.Context(), name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cleanupBucket(t, pb, name) })
+		if _, err := plain.HeadBucket(t.Context(), "lgtp-"+name); err != nil {
+			t.Errorf("backend bucket lgtp-%s: %v", name, err)
+		}
+		all, err := pb.ListBuckets(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, bi := range all {
+			if strings.HasPrefix(bi.Name, "lgtp-") {
+				t.Errorf("ListBuckets shows the prefix: %q", bi.Name)
+			}
+			found = found || bi.Name == name
+		}
+		if !found {
+			t.Errorf("ListBuckets %v lacks %q", all, name)
+		}
+	})
 }
