@@ -90,14 +90,19 @@ func newBctx(t *testing.T, backend, bucket string) *bctx {
 }
 
 // newS3Client returns an SDK client on the gateway: path-style, the suite's
-// credentials and region, default checksum behaviour, no retries so that
-// every failure surfaces.
+// credentials and region, the SDK's default checksum behaviour, no retries
+// so that every failure surfaces.
 func newS3Client(rt http.RoundTripper, opts ...func(*s3.Options)) *s3.Client {
 	cfg := aws.Config{
 		Region:      env.region,
 		Credentials: credentials.NewStaticCredentialsProvider(env.accessKey, env.secretKey, ""),
 		HTTPClient:  &http.Client{Transport: rt},
 		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+		// What config.LoadDefaultConfig resolves without any configuration:
+		// a CRC32 on every upload and response checksum validation. (The
+		// zero value of aws.Config means neither.)
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}
 	all := append([]func(*s3.Options){func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(env.endpoint)
@@ -291,14 +296,8 @@ func scrapeMetrics() (map[string]*dto.MetricFamily, error) {
 
 // randBytes returns n pseudo-random bytes from seed (reproducible per test).
 func randBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewChaCha8(seedBytes(seed)))
 	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := r.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
+	_, _ = rand.NewChaCha8(seedBytes(seed)).Read(b)
 	return b
 }
 
@@ -311,40 +310,9 @@ func seedBytes(seed uint64) [32]byte {
 	return s
 }
 
-// randReader streams n pseudo-random bytes without holding them in memory.
-type randReader struct {
-	r   *rand.ChaCha8
-	n   int64
-	buf [8]byte
-	off int
-}
-
-func newRandReader(seed uint64, n int64) *randReader {
-	return &randReader{r: rand.NewChaCha8(seedBytes(seed)), n: n, off: 8}
-}
-
-func (r *randReader) Read(p []byte) (int, error) {
-	if r.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > r.n {
-		p = p[:r.n]
-	}
-	n := 0
-	for n < len(p) {
-		if r.off == 8 {
-			v := r.r.Uint64()
-			for j := 0; j < 8; j++ {
-				r.buf[j] = byte(v >> (8 * j))
-			}
-			r.off = 0
-		}
-		c := copy(p[n:], r.buf[r.off:])
-		r.off += c
-		n += c
-	}
-	r.n -= int64(n)
-	return n, nil
+// newRandReader streams n pseudo-random bytes without holding them in memory.
+func newRandReader(seed uint64, n int64) io.Reader {
+	return io.LimitReader(rand.NewChaCha8(seedBytes(seed)), n)
 }
 
 func md5Hex(b []byte) string {
