@@ -17,10 +17,13 @@
 # stop-datanode | start-datanode | restart-namenode    for fault tests.
 # dfs ARGS run FsShell as gateway/localhost (same as $LAKEGATE_HDFS_CLI ARGS).
 #
-# Settings (environment, read by `up`; a change restarts running daemons):
-#   LAKEGATE_HADOOP_VERSION                   Default: 3.4.3
-#   LAKEGATE_HDFS_DATA_TRANSFER_PROTECTION    authentication|integrity|privacy. Default: authentication
-#   LAKEGATE_HDFS_RPC_PROTECTION              authentication|integrity|privacy. Default: authentication
+# Settings (environment, read by `up`; a change restarts running daemons). They are named apart
+# from the exported results in hdfs.env, so sourcing .dev/env does not pin them:
+#   LAKEGATE_DEV_HADOOP_VERSION                   Default: 3.4.3
+#   LAKEGATE_DEV_HDFS_DATA_TRANSFER_PROTECTION    authentication|integrity|privacy. Default: authentication
+#   LAKEGATE_DEV_HDFS_RPC_PROTECTION              authentication|integrity|privacy. Default: authentication
+# colinmarc/hdfs v2.4.0 cannot read with integrity/privacy data-transfer protection (see
+# deploy/dev/hadoop/VERIFIED.md); FsShell can.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,11 +32,11 @@ DEV=${LAKEGATE_DEV_DIR:-$ROOT/.dev}
 H=$DEV/hdfs
 K=$DEV/krb5
 REALM=EXAMPLE.TEST
-HADOOP_VERSION=${LAKEGATE_HADOOP_VERSION:-3.4.3}
+HADOOP_VERSION=${LAKEGATE_DEV_HADOOP_VERSION:-3.4.3}
 DIST=$ROOT/.cache/hadoop-$HADOOP_VERSION
 M2=$ROOT/.cache/m2
-DTP=${LAKEGATE_HDFS_DATA_TRANSFER_PROTECTION:-authentication}
-RPCP=${LAKEGATE_HDFS_RPC_PROTECTION:-authentication}
+DTP=${LAKEGATE_DEV_HDFS_DATA_TRANSFER_PROTECTION:-authentication}
+RPCP=${LAKEGATE_DEV_HDFS_RPC_PROTECTION:-authentication}
 
 NN_RPC_PORT=19000
 NN_HTTP_PORT=19870
@@ -61,7 +64,9 @@ pid_alive() {
   [ -s "$f" ] || return 1
   pid=$(cat "$f")
   [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -- "-Dlakegate.dev=$H/$1"
+  # No `| grep -q` under pipefail: an early grep exit would make the pipeline fail (SIGPIPE).
+  local args; args=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $'\n'$args$'\n' == *$'\n'"-Dlakegate.dev=$H/$1"$'\n'* ]]
 }
 
 # pid_gone PID: the process has exited (no longer in /proc, or a zombie). Its command line
@@ -238,11 +243,9 @@ wait_datanode_registered() {
   local deadline=$((SECONDS + $1))
   while [ $SECONDS -lt $deadline ]; do
     pid_alive datanode || die "datanode exited; see $H/logs/datanode.log"
-    if nn_https \
-      "https://localhost:$DN_HTTPS_PORT/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo" 2>/dev/null |
-      grep -q 'ActorState[^,]*RUNNING'; then
-      return 0
-    fi
+    local info
+    info=$(nn_https "https://localhost:$DN_HTTPS_PORT/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo" 2>/dev/null) || info=""
+    [[ $info =~ ActorState[^,]*RUNNING ]] && return 0
     sleep 0.5
   done
   die "datanode not registered after $1 s; see $H/logs/datanode.log"
@@ -256,7 +259,8 @@ ensure_root() {
   local base="https://localhost:$NN_HTTPS_PORT/webhdfs/v1/lakegate"
   nn_https --max-time 120 -X PUT "$base?op=MKDIRS&permission=755" >/dev/null
   nn_https -X PUT "$base?op=SETOWNER&owner=gateway&group=gateway" >/dev/null
-  nn_https "$base?op=GETFILESTATUS" | grep -q '"owner":"gateway"' || die "/lakegate is not owned by gateway"
+  local st; st=$(nn_https "$base?op=GETFILESTATUS")
+  case $st in *'"owner":"gateway"'*) ;; *) die "/lakegate is not owned by gateway: $st" ;; esac
 }
 
 # ---- outputs ---------------------------------------------------------------------------------
@@ -305,7 +309,7 @@ export LAKEGATE_HDFS_SPN=hdfs/localhost
 export LAKEGATE_HDFS_ROOT=/lakegate
 export LAKEGATE_HDFS_DATA_TRANSFER_PROTECTION=$DTP
 export LAKEGATE_HDFS_RPC_PROTECTION=$RPCP
-export LAKEGATE_HADOOP_VERSION=$HADOOP_VERSION
+export LAKEGATE_HDFS_HADOOP_VERSION=$HADOOP_VERSION
 export HADOOP_CONF_DIR=$H/conf
 export HADOOP_CLASSPATH='$CP'
 # FsShell as gateway/localhost (keytab login); see the header of the script for other identities.
@@ -364,7 +368,9 @@ format_once() {
 
 cmd_up() {
   local t0=$SECONDS
-  "$ROOT/deploy/dev/krb5.sh" up
+  # Start the KDC if needed; a running one keeps its settings (e.g. a short ticket lifetime).
+  "$ROOT/deploy/dev/krb5.sh" status >/dev/null 2>&1 || "$ROOT/deploy/dev/krb5.sh" up
+  [ -s "$SERVICE_KEYTAB" ] || die "no $SERVICE_KEYTAB; run deploy/dev/krb5.sh up"
   ensure_java
   ensure_jars
   mkdir -p "$H"; chmod 700 "$H"

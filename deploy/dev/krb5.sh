@@ -37,7 +37,9 @@ pid_alive() {
   [ -s "$f" ] || return 1
   pid=$(cat "$f")
   [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$needle"
+  # No `| grep -q` under pipefail: an early grep exit would make the pipeline fail (SIGPIPE).
+  local args; args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $args == *"$needle"* ]]
 }
 
 # pid_gone PID: the process has exited (not in /proc, or a zombie); its sockets are closed.
@@ -151,7 +153,10 @@ EOF
 }
 
 kadm() { kadmin.local -r "$REALM" -q "$1" >/dev/null 2>>"$K/logs/kadmin-local.err"; }
-have_princ() { kadmin.local -r "$REALM" -q "getprinc $1" 2>/dev/null | grep -q '^Principal:'; }
+have_princ() {
+  local out; out=$(kadmin.local -r "$REALM" -q "getprinc $1" 2>/dev/null) || return 1
+  [[ $out == *$'\n'"Principal: "* ]]
+}
 
 ensure_db() {
   if [ ! -s "$K/db/principal" ]; then
