@@ -90,6 +90,10 @@ type KerberosConfig struct {
 	// _HOST is replaced by the host part of the NameNode address dialled.
 	// Default: hdfs/_HOST.
 	ServicePrincipal string `yaml:"service_principal"`
+
+	// ticketLifetime, when set (tests only), replaces krb5.conf's
+	// ticket_lifetime in the ticket requests, to see tickets expire.
+	ticketLifetime time.Duration
 }
 
 // Defaults of Config.

@@ -176,14 +176,23 @@ func (d devStack) fsshell(t testing.TB, stdin []byte, args ...string) []byte {
 	return out
 }
 
-// devScript runs deploy/dev/hdfs.sh with args (fault injection).
+// devScript runs deploy/dev/hdfs.sh with args (fault injection), failing
+// the test on error.
 func (d devStack) devScript(t testing.TB, args ...string) {
 	t.Helper()
+	if err := d.devScriptErr(t, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// devScriptErr runs deploy/dev/hdfs.sh with args; safe in any goroutine.
+func (d devStack) devScriptErr(t testing.TB, args ...string) error {
 	cmd := exec.Command("bash", append([]string{filepath.Join(d.repo, "deploy/dev/hdfs.sh")}, args...)...)
 	cmd.Dir = d.repo
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("hdfs.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+		return fmt.Errorf("hdfs.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	t.Logf("hdfs.sh %s: %s", strings.Join(args, " "), strings.TrimSpace(string(out)))
+	return nil
 }

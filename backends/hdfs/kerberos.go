@@ -31,6 +31,9 @@ func kerberosLogin(k KerberosConfig, logger *slog.Logger, m *metrics) (*krbclien
 	if err != nil {
 		return nil, fmt.Errorf("%w: krb5_conf %s: %w", errConfig, k.Krb5Conf, err)
 	}
+	if k.ticketLifetime > 0 {
+		conf.LibDefaults.TicketLifetime = k.ticketLifetime
+	}
 	kt, err := keytab.Load(k.Keytab)
 	if err != nil {
 		return nil, fmt.Errorf("%w: keytab %s: %w", errConfig, k.Keytab, err)
