@@ -49,8 +49,6 @@ var skips = map[string]map[string]string{
 	"rgw": {
 		"Multipart/CompleteSubsetOfParts": "Ceph RGW Pacific refuses CompleteMultipartUpload unless the part list names " +
 			"every uploaded part in order (InvalidPart, 'parts num mismatch' in rgw_op.cc); S3 allows a subset",
-		"Multipart/EntityTooSmall": "after checking EntityTooSmall (which passes) it completes a subset of the " +
-			"uploaded parts, which Ceph RGW Pacific refuses (see Multipart/CompleteSubsetOfParts)",
 	},
 }
 
