@@ -187,8 +187,9 @@ start_role() {
   pid_alive "$role" && return 0
   local opts; mapfile -t opts < <(jvm_opts "$role" "$heap")
   printf '\n==== %s start %s\n' "$role" "$(date -Is)" >>"$H/logs/$role.log"
+  # 9>&-: the daemon must not inherit the lock held by this script (see take_lock).
   KRB5_CONFIG=$K/krb5.conf KRB5CCNAME=FILE:$H/cc/$role.unused \
-    setsid "$JAVA" "${opts[@]}" -cp "$CP" "$class" "$@" </dev/null >>"$H/logs/$role.log" 2>&1 &
+    setsid "$JAVA" "${opts[@]}" -cp "$CP" "$class" "$@" </dev/null >>"$H/logs/$role.log" 2>&1 9>&- &
   echo $! >"$H/run/$role.pid"
   log "started $role (pid $!, log $H/logs/$role.log)"
 }
@@ -407,20 +408,28 @@ cmd_status() {
   return $rc
 }
 
+# take_lock: serialise commands that start or stop daemons (tests may call this script from
+# several goroutines or processes at once).
+take_lock() {
+  mkdir -p "$H"
+  exec 9>"$H/.lock"
+  flock -w 600 9 || die "another deploy/dev/hdfs.sh held $H/.lock for 10 minutes"
+}
+
 need_setup() {
   [ -d "$H/conf" ] || die "not set up; run $0 up first"
   ensure_java
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) take_lock; cmd_up ;;
+  down) take_lock; cmd_down ;;
   status) cmd_status ;;
-  stop-datanode) stop_role datanode ;;
+  stop-datanode) take_lock; stop_role datanode ;;
   start-datanode)
-    need_setup; start_datanode; wait_datanode_registered 90; wait_ready 90 ;;
+    take_lock; need_setup; start_datanode; wait_datanode_registered 90; wait_ready 90 ;;
   restart-namenode)
-    need_setup; stop_role namenode; start_namenode; wait_ready 120 ;;
+    take_lock; need_setup; stop_role namenode; start_namenode; wait_ready 120 ;;
   dfs) shift; exec "$H/bin/fsshell" "$@" ;;
   *) echo "usage: $0 up|down|status|stop-datanode|start-datanode|restart-namenode|dfs ARGS..." >&2; exit 2 ;;
 esac

@@ -216,7 +216,7 @@ start_daemons() {
     :
   else
     port_open "$KDC_PORT" && die "port $KDC_PORT is in use by a process this script did not start"
-    krb5kdc -n -P "$K/run/krb5kdc.daemon.pid" >>"$K/logs/krb5kdc.out" 2>&1 &
+    krb5kdc -n -P "$K/run/krb5kdc.daemon.pid" >>"$K/logs/krb5kdc.out" 2>&1 9>&- &
     echo $! >"$K/run/krb5kdc.pid"
     log "started krb5kdc (pid $!)"
   fi
@@ -224,7 +224,7 @@ start_daemons() {
     :
   else
     port_open "$KADMIN_PORT" && die "port $KADMIN_PORT is in use by a process this script did not start"
-    kadmind -nofork -P "$K/run/kadmind.daemon.pid" >>"$K/logs/kadmind.out" 2>&1 &
+    kadmind -nofork -P "$K/run/kadmind.daemon.pid" >>"$K/logs/kadmind.out" 2>&1 9>&- &
     echo $! >"$K/run/kadmind.pid"
     log "started kadmind (pid $!)"
   fi
@@ -295,9 +295,17 @@ cmd_status() {
   return $rc
 }
 
+# take_lock: serialise up/down (several scripts or tests may run this at once); daemons are
+# started with 9>&- so they do not inherit the lock.
+take_lock() {
+  mkdir -p "$K"
+  exec 9>"$K/.lock"
+  flock -w 120 9 || die "another deploy/dev/krb5.sh held $K/.lock for 2 minutes"
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) take_lock; cmd_up ;;
+  down) take_lock; cmd_down ;;
   status) cmd_status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
