@@ -20,8 +20,7 @@ const deleteObjectsWorkers = 8
 
 var errMissingContentMD5 = s3err.InvalidRequest.With("Missing required header for this request: Content-MD5")
 
-var errUserKeyMustBeSpecified = &s3err.Error{Code: "UserKeyMustBeSpecified", Status: http.StatusBadRequest,
-	Message: "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields."}
+var errUserKeyMustBeSpecified = s3err.UserKeyMustBeSpecified
 
 // deleteRequest is the body of DeleteObjects.
 type deleteRequest struct {

@@ -16,8 +16,7 @@ import (
 
 // errInvalidPartNumber answers GetObject/HeadObject with a partNumber the
 // object does not have.
-var errInvalidPartNumber = &s3err.Error{Code: "InvalidPartNumber", Status: http.StatusRequestedRangeNotSatisfiable,
-	Message: "The requested partnumber is not satisfiable"}
+var errInvalidPartNumber = s3err.InvalidPartNumber
 
 // streamBufSize is the size in bytes of the buffers GetObject streams through.
 const streamBufSize = 256 << 10

@@ -109,6 +109,10 @@ var (
 	ObjectNotInActiveTierError        = def("ObjectNotInActiveTierError", http.StatusForbidden, "The source object of the COPY action is not in the active tier and is only stored in Amazon S3 Glacier.")
 	InvalidObjectState                = def("InvalidObjectState", http.StatusForbidden, "The operation is not valid for the current state of the object.")
 	TooManyParts                      = def("InvalidArgument", http.StatusBadRequest, "Part number must be an integer between 1 and 10000, inclusive.")
+	MalformedTrailerError             = def("MalformedTrailerError", http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema.")
+	InvalidToken                      = def("InvalidToken", http.StatusBadRequest, "The provided token is malformed or otherwise invalid.")
+	InvalidPartNumber                 = def("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable")
+	UserKeyMustBeSpecified            = def("UserKeyMustBeSpecified", http.StatusBadRequest, "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.")
 	UnexpectedContent                 = def("UnexpectedContent", http.StatusBadRequest, "This request does not support content.")
 )
 

@@ -48,8 +48,7 @@ var (
 	errShort   = s3err.IncompleteBody.With("The request body is shorter than x-amz-decoded-content-length")
 	// errMalformedTrailer is AWS's answer to a trailer that is not
 	// well-formed, not declared in x-amz-trailer, or missing.
-	errMalformedTrailer = &s3err.Error{Code: "MalformedTrailerError", Status: 400,
-		Message: "The request contained trailing data that was not well-formed or did not conform to our published schema."}
+	errMalformedTrailer = s3err.MalformedTrailerError
 	errChunkSignature   = s3err.SignatureDoesNotMatch.With("The chunk signature we calculated does not match the signature you provided.")
 	errTrailerSignature = s3err.SignatureDoesNotMatch.With("The trailer signature we calculated does not match the signature you provided.")
 )

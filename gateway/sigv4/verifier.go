@@ -54,9 +54,8 @@ type Request struct {
 // defaultMaxSkew is Amazon S3's allowance between request and server time.
 const defaultMaxSkew = 15 * time.Minute
 
-// Errors S3 answers with that s3err does not list yet.
-var errInvalidToken = &s3err.Error{Code: "InvalidToken", Status: http.StatusBadRequest,
-	Message: "The provided token is malformed or otherwise invalid."}
+// errInvalidToken answers a request carrying x-amz-security-token: lakegate issues no temporary credentials.
+var errInvalidToken = s3err.InvalidToken
 
 func (v *Verifier) now() time.Time {
 	if v.Now != nil {
