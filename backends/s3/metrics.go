@@ -17,16 +17,15 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-// newMetrics registers the collectors with reg (nil: not registered),
-// labelled backend=name.
-func newMetrics(name string, reg prometheus.Registerer) (*metrics, error) {
+// newMetrics registers the collectors with reg (nil: not registered).
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lakegate_s3_requests_total",
+			Name: "lakegate_s3backend_operations_total",
 			Help: "Storage operations on an S3-compatible backend, by operation and result.",
 		}, []string{"operation", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "lakegate_s3_request_duration_seconds",
+			Name:    "lakegate_s3backend_operation_duration_seconds",
 			Help:    "Duration of storage operations on an S3-compatible backend (until the call returns; GET bodies stream afterwards).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"operation"}),
@@ -34,7 +33,6 @@ func newMetrics(name string, reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	reg = prometheus.WrapRegistererWith(prometheus.Labels{"backend": name}, reg)
 	for _, c := range []prometheus.Collector{m.requests, m.duration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -118,9 +118,6 @@ type Config struct {
 	// a PUT or part equals the MD5 the gateway computed (needed for backends
 	// whose ETags are not MD5s, e.g. AWS SSE-KMS). Default: false.
 	SkipETagCheck bool `yaml:"skip_etag_check"`
-	// Name labels this backend's metrics (label backend). The caller sets it
-	// from the configuration entry's name. Default: "s3".
-	Name string `yaml:"-"`
 }
 
 // Flavors, see Config.Flavor.
@@ -205,9 +202,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PartSize < backends.MinPartSize {
 		return c, fmt.Errorf("s3: part_size %d: below the S3 minimum of %d bytes", c.PartSize, backends.MinPartSize)
 	}
-	if c.Name == "" {
-		c.Name = "s3"
-	}
 	return c, nil
 }
 
@@ -236,9 +230,10 @@ type Backend struct {
 // New returns a Backend for cfg. It checks the configuration and creates
 // state_dir, but does not contact the endpoint: an unreachable backend makes
 // requests fail with backends.ErrUnavailable until it answers again. logger
-// receives warnings (e.g. an ETag mismatch); reg receives the metrics
-// lakegate_s3_requests_total and lakegate_s3_request_duration_seconds,
-// labelled with backend=cfg.Name.
+// receives warnings (e.g. an ETag mismatch); reg (nil: none) receives the
+// metrics lakegate_s3backend_operations_total and lakegate_s3backend_operation_duration_seconds;
+// the caller labels it (prometheus.WrapRegistererWith backend=<name>) to tell
+// several s3 backends apart.
 func New(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Backend, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -247,7 +242,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Re
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("backend", cfg.Name)
 	u, _ := url.Parse(cfg.Endpoint)
 	secure := u.Scheme == "https"
 
@@ -304,7 +298,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Re
 		return nil, err
 	}
 	b.store = store
-	m, err := newMetrics(cfg.Name, reg)
+	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,6 @@ func serviceConfig(t *testing.T, svc devService, stateDir string) s3.Config {
 		SecretKey: sk,
 		Region:    "us-east-1",
 		StateDir:  stateDir,
-		Name:      svc.name,
 	}
 }
 
