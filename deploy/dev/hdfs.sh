@@ -2,7 +2,7 @@
 # deploy/dev/hdfs.sh up|down|status|stop-datanode|start-datanode|restart-namenode|dfs ARGS...
 #
 # A Kerberized single-node HDFS for the dev stack: a NameNode and a DataNode as separate JVMs from
-# Hadoop jars resolved from Maven Central (deploy/dev/hadoop/pom.xml, cached under .cache/), on
+# Hadoop jars resolved from Maven Central (deploy/dev/hadoop/pom.xml, cached under ~/.cache/lakegate), on
 # loopback ports, in secure mode:
 #   hadoop.security.authentication=kerberos, hadoop.security.authorization=true,
 #   block access tokens, SASL data-transfer protection on a non-privileged DataNode port (no jsvc),
@@ -33,8 +33,9 @@ H=$DEV/hdfs
 K=$DEV/krb5
 REALM=EXAMPLE.TEST
 HADOOP_VERSION=${LAKEGATE_DEV_HADOOP_VERSION:-3.4.3}
-DIST=$ROOT/.cache/hadoop-$HADOOP_VERSION
-M2=$ROOT/.cache/m2
+CACHE_DIR=${LAKEGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lakegate}
+DIST=$CACHE_DIR/hadoop-$HADOOP_VERSION
+M2=$CACHE_DIR/m2
 DTP=${LAKEGATE_DEV_HDFS_DATA_TRANSFER_PROTECTION:-authentication}
 RPCP=${LAKEGATE_DEV_HDFS_RPC_PROTECTION:-authentication}
 
@@ -114,7 +115,7 @@ ensure_java() {
   [ "${v%%.*}" -ge 11 ] 2>/dev/null || die "java $v is too old; Hadoop $HADOOP_VERSION needs 11 or 17"
 }
 
-# ensure_jars: resolve Hadoop from Maven Central into .cache/ once (lib/ + webapps-cp/).
+# ensure_jars: resolve Hadoop from Maven Central into ~/.cache/lakegate once (lib/ + webapps-cp/).
 ensure_jars() {
   [ -f "$DIST/.complete" ] && return 0
   command -v mvn >/dev/null || apt_install maven

@@ -4,7 +4,7 @@
 #   - Debian packages for the selected services (apt-get update runs only when
 #     a package is missing; needs root or sudo then).
 #   - MinIO, built through the Go module proxy at the pinned MINIO_VERSION
-#     (lib.sh) into .cache/bin/minio-<version>; skipped when that file exists.
+#     (lib.sh) into ~/.cache/lakegate/bin/minio-<version>; skipped when that file exists.
 #
 # Usage: deploy/dev/install.sh [service...]   (default: $LAKEGATE_DEV_SERVICES,
 # else "ceph minio krb5 hdfs"). Unknown service names need nothing here.

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # lib.sh: shared helpers for the lakegate dev stack scripts (deploy/dev/*.sh).
-# Source it; it sets REPO_ROOT, DEV_DIR (.dev), CACHE_DIR (.cache) and defines
+# Source it; it sets REPO_ROOT, DEV_DIR (.dev), CACHE_DIR (~/.cache/lakegate) and defines
 # logging, waiting, and daemon start/stop by recorded PID.
 #
 # Process model: every daemon runs in the foreground as a background job of the
@@ -14,7 +14,10 @@ set -euo pipefail
 
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DEV_DIR=${LAKEGATE_DEV_DIR:-$REPO_ROOT/.dev}
-CACHE_DIR=${LAKEGATE_CACHE_DIR:-$REPO_ROOT/.cache}
+# Downloads and builds are cached outside the work tree, so every clone (and CI)
+# reuses them. Default: ~/.cache/lakegate.
+CACHE_DIR=${LAKEGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lakegate}
+mkdir -p "$CACHE_DIR"
 mkdir -p "$DEV_DIR/env.d" "$DEV_DIR/backends.d"
 DEV_DIR=$(cd "$DEV_DIR" && pwd) # daemons chdir to /, every path must be absolute
 export REPO_ROOT DEV_DIR CACHE_DIR

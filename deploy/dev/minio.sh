@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # minio.sh: single-drive MinIO on 127.0.0.1:9000 (console 127.0.0.1:9001) for
 # lakegate's dev stack and tests. The binary is built by install.sh through the
-# Go module proxy at the pinned MINIO_VERSION (see lib.sh) into .cache/bin/.
+# Go module proxy at the pinned MINIO_VERSION (see lib.sh) into ~/.cache/lakegate/bin/.
 #
 # Usage: deploy/dev/minio.sh up|down|status|purge|s3-stop|s3-start
 #   up        start MinIO on its data dir .dev/minio/data (a no-op when it
