@@ -146,8 +146,8 @@ func main() {
 					os.Exit(1)
 				}
 				results = append(results, r)
-				fmt.Printf("rep %d %-4s %-22s %9.1f MB/s %9.1f ops/s\n", rep, op, tg.Name,
-					float64(r.bytes)/1e6/r.elapsed.Seconds(), float64(r.ops)/r.elapsed.Seconds())
+				fmt.Printf("rep %d %-4s %-22s %9.1f MB/s %9.1f ops/s  load %s\n", rep, op, tg.Name,
+					float64(r.bytes)/1e6/r.elapsed.Seconds(), float64(r.ops)/r.elapsed.Seconds(), loadAvg())
 			}
 		}
 	}
@@ -317,6 +317,18 @@ func report(rs []result, targets []target, baseline string, size int64, count, c
 			fmt.Printf("%-4s %-22s %12.1f %12.1f %8.2f\n", op, tg.Name, med[tg.Name]/1e6, med[tg.Name]/float64(size), ratio)
 		}
 	}
+}
+
+// loadAvg returns the 1-minute load average from /proc/loadavg, or "?".
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func readRSS(pid int, field string) int64 {

@@ -1,56 +1,100 @@
 #!/usr/bin/env bash
 # Throughput benchmarks, lakegate versus the backend accessed directly, side
 # by side in one run with the same client (bench/main.go, minio-go). Needs the
-# dev stack (make dev-up). Usage: bench/run.sh [large|small|rss|all]
-# Results go to stdout and bench/out/.
+# dev stack (make dev-up). Usage: bench/run.sh [large|small|rss|micro|all]...
+#
+# The gateway under test is built from the working tree (bin/lakegate-bench-gw)
+# and started by this script on LAKEGATE_BENCH_LISTEN (default
+# 127.0.0.1:9480), apart from any gateway already running on the dev port, with
+# the dev stack's configuration (.dev/lakegate.yaml). Buckets are bench-*.
+# BENCH_REPS sets the repetitions (default 3). Results go to stdout and are
+# appended to bench/out/results.txt, each measurement with the load average.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what=${1:-all}
+(($#)) || set -- all
 [[ -f .dev/env ]] || { echo "bench: run 'make dev-up' first"; exit 1; }
 set -a; source .dev/env; set +a
-mkdir -p bench/out .dev/logs
+listen=${LAKEGATE_BENCH_LISTEN:-127.0.0.1:9480}
+endpoint=http://$listen
+reps=${BENCH_REPS:-3}
+mkdir -p bench/out .dev/logs bin
 go build -o bin/lakegate-bench ./bench
-[[ -x bin/lakegate ]] || make build
+go build -o bin/lakegate-bench-gw ./cmd/lakegate
+out=bench/out/results.txt
 
 gw_pid=""
-trap '[[ -n "$gw_pid" ]] && kill -TERM "$gw_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
-bin/lakegate serve --config .dev/lakegate.yaml > .dev/logs/lakegate-bench.log 2>&1 &
-gw_pid=$!
-for i in $(seq 1 100); do curl -fsS "$LAKEGATE_ENDPOINT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+stop_gw() {
+  if [[ -n "$gw_pid" ]]; then
+    kill -TERM "$gw_pid" 2>/dev/null || true
+    wait "$gw_pid" 2>/dev/null || true
+    gw_pid=""
+  fi
+}
+start_gw() { # a fresh gateway, so its VmHWM covers only what follows
+  stop_gw
+  if curl -fsS "$endpoint/readyz" >/dev/null 2>&1; then
+    echo "bench: something already answers on $listen; set LAKEGATE_BENCH_LISTEN" >&2
+    exit 1
+  fi
+  bin/lakegate-bench-gw serve --config .dev/lakegate.yaml --listen "$listen" >> .dev/logs/lakegate-bench.log 2>&1 &
+  gw_pid=$!
+  for _ in $(seq 1 150); do
+    curl -fsS "$endpoint/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$gw_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "bench: gateway did not become ready on $listen (see .dev/logs/lakegate-bench.log)" >&2
+  exit 1
+}
+trap stop_gw EXIT
 
-LG="$LAKEGATE_ENDPOINT,$LAKEGATE_ACCESS_KEY,$LAKEGATE_SECRET_KEY"
+LG="$endpoint,$LAKEGATE_ROOT_ACCESS_KEY,$LAKEGATE_ROOT_SECRET_KEY"
 MN="$MINIO_ENDPOINT,$MINIO_ACCESS_KEY,$MINIO_SECRET_KEY"
 RG="$RGW_ENDPOINT,$RGW_ACCESS_KEY,$RGW_SECRET_KEY"
-has_backend() { grep -qE "^[[:space:]]*- name: $1\$" .dev/lakegate.yaml; }
 
 run() { # label, args...
   local label=$1; shift
-  echo "== $label" | tee -a bench/out/results.txt
-  bin/lakegate-bench "$@" | tee -a bench/out/results.txt
+  echo "== $label (load average before: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out"
+  bin/lakegate-bench "$@" | tee -a "$out"
+  echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 }
 
-stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-echo "# bench run $stamp ($(nproc) cores)" >> bench/out/results.txt
+echo "# bench run $(date -u +%Y-%m-%dT%H:%M:%SZ) ($(nproc) cores, $(git describe --always --dirty)), gateway on $listen: $*" >> "$out"
 
-if [[ $what == large || $what == all ]]; then
-  # Issue 2: lakegate on posix versus MinIO on the same disk.
-  run "64MiB: lakegate/posix vs MinIO direct (same disk)" -size 64MiB -count 8 -concurrency 2 -reps 3 \
-    -target minio-direct="$MN,bench-direct" -target lakegate-posix="$LG,bench-lg-posix,posix" -baseline minio-direct
-  run "64MiB: lakegate/minio vs MinIO direct" -size 64MiB -count 8 -concurrency 2 -reps 3 \
-    -target minio-direct="$MN,bench-direct" -target lakegate-minio="$LG,bench-lg-minio,minio" -baseline minio-direct
-  run "64MiB: lakegate/rgw vs RGW direct" -size 64MiB -count 8 -concurrency 2 -reps 3 \
-    -target rgw-direct="$RG,bench-direct" -target lakegate-rgw="$LG,bench-lg-rgw,rgw" -baseline rgw-direct
-fi
-if [[ $what == small || $what == all ]]; then
-  run "4KiB: lakegate/minio vs MinIO direct" -size 4KiB -count 2000 -concurrency 8 -reps 3 \
-    -target minio-direct="$MN,bench-direct" -target lakegate-minio="$LG,bench-lg-minio,minio" -baseline minio-direct
-  run "4KiB: lakegate/rgw vs RGW direct" -size 4KiB -count 2000 -concurrency 8 -reps 3 \
-    -target rgw-direct="$RG,bench-direct" -target lakegate-rgw="$LG,bench-lg-rgw,rgw" -baseline rgw-direct
-  run "4KiB: lakegate/posix vs MinIO direct" -size 4KiB -count 2000 -concurrency 8 -reps 3 \
-    -target minio-direct="$MN,bench-direct" -target lakegate-posix="$LG,bench-lg-posix,posix" -baseline minio-direct
-fi
-if [[ $what == rss || $what == all ]]; then
-  # Issue 2: PUT and GET of a 5 GiB object; the gateway's RSS must stay < 100 MiB.
-  run "5GiB PUT+GET through lakegate/posix, gateway RSS" -size 5GiB -count 1 -concurrency 1 -reps 1 \
-    -target lakegate-posix="$LG,bench-lg-posix,posix" -rss-pid "$gw_pid"
-fi
+for what in "$@"; do
+  case $what in
+  large | small | all) start_gw ;;
+  esac
+  if [[ $what == large || $what == all ]]; then
+    # Issue 2: lakegate on posix versus MinIO on the same disk.
+    run "64MiB: lakegate/posix vs MinIO direct (same disk)" -size 64MiB -count 8 -concurrency 2 -reps "$reps" \
+      -target minio-direct="$MN,bench-direct" -target lakegate-posix="$LG,bench-lg-posix,posix" -baseline minio-direct
+    # Issue 3: through lakegate versus the same backend directly.
+    run "64MiB: lakegate/minio vs MinIO direct" -size 64MiB -count 8 -concurrency 2 -reps "$reps" \
+      -target minio-direct="$MN,bench-direct" -target lakegate-minio="$LG,bench-lg-minio,minio" -baseline minio-direct
+    run "64MiB: lakegate/rgw vs RGW direct" -size 64MiB -count 8 -concurrency 2 -reps "$reps" \
+      -target rgw-direct="$RG,bench-direct" -target lakegate-rgw="$LG,bench-lg-rgw,rgw" -baseline rgw-direct
+  fi
+  if [[ $what == small || $what == all ]]; then
+    run "4KiB: lakegate/minio vs MinIO direct" -size 4KiB -count 2000 -concurrency 8 -reps "$reps" \
+      -target minio-direct="$MN,bench-direct" -target lakegate-minio="$LG,bench-lg-minio,minio" -baseline minio-direct
+    run "4KiB: lakegate/rgw vs RGW direct" -size 4KiB -count 2000 -concurrency 8 -reps "$reps" \
+      -target rgw-direct="$RG,bench-direct" -target lakegate-rgw="$LG,bench-lg-rgw,rgw" -baseline rgw-direct
+    run "4KiB: lakegate/posix vs MinIO direct" -size 4KiB -count 2000 -concurrency 8 -reps "$reps" \
+      -target minio-direct="$MN,bench-direct" -target lakegate-posix="$LG,bench-lg-posix,posix" -baseline minio-direct
+  fi
+  if [[ $what == rss || $what == all ]]; then
+    # Issue 2: PUT and GET of a 5 GiB object (one single-part PUT, one GET);
+    # the gateway's RSS must stay under 100 MiB. A fresh gateway, so VmHWM is
+    # this run's peak.
+    start_gw
+    run "5GiB PUT+GET through lakegate/posix, gateway RSS" -size 5GiB -count 1 -concurrency 1 -reps 1 \
+      -target lakegate-posix="$LG,bench-lg-posix,posix" -rss-pid "$gw_pid"
+  fi
+  if [[ $what == micro || $what == all ]]; then
+    echo "== go micro-benchmarks, gateway/sigv4 (load average before: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out"
+    go test -run '^$' -bench . -benchtime 10x ./gateway/sigv4 | tee -a "$out"
+    echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+  fi
+  stop_gw
+done
