@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	hdfs "github.com/colinmarc/hdfs/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lakegate/lakegate/backends"
 )
@@ -64,6 +66,7 @@ func benchCopy(dst io.Writer, src io.Reader) (int64, error) {
 // benchEnv is a backend and a bare client on one bench root.
 type benchEnv struct {
 	b      *Backend
+	reg    *prometheus.Registry
 	direct *hdfs.Client
 	bucket string
 	dir    string
@@ -73,7 +76,7 @@ func newBenchEnv(tb testing.TB) benchEnv {
 	d := loadDev(tb)
 	cfg := d.config(tb)
 	cfg.Root = d.vars["LAKEGATE_HDFS_ROOT"] + "/.bench/io"
-	bk, _ := open(tb, cfg)
+	bk, reg := open(tb, cfg)
 	ctx := context.Background()
 	if err := bk.CreateBucket(ctx, "bench"); err != nil && !isExists(err) {
 		tb.Fatal(err)
@@ -85,11 +88,57 @@ func newBenchEnv(tb testing.TB) benchEnv {
 	tb.Cleanup(func() { direct.Close() })
 	dir := cfg.Root + "/direct"
 	direct.MkdirAll(dir, 0o755)
-	return benchEnv{b: bk, direct: direct, bucket: "bench", dir: dir}
+	return benchEnv{b: bk, reg: reg, direct: direct, bucket: "bench", dir: dir}
 }
 
 // isExists reports ErrBucketExists.
 func isExists(err error) bool { return errors.Is(err, backends.ErrBucketExists) }
+
+// closeDirect closes w, retrying while the NameNode reports the last block
+// as replicating, with the same backoff as the backend (client.closeWriter).
+func closeDirect(w *hdfs.FileWriter) error {
+	delay := 10 * time.Millisecond
+	for {
+		err := w.Close()
+		if !hdfs.IsErrReplicating(err) || delay > 20*time.Second {
+			return err
+		}
+		time.Sleep(delay)
+		delay *= 2
+	}
+}
+
+// logOps logs where the backend's NameNode time went: calls and mean
+// latency per operation (from lakegate_hdfs_namenode_op_duration_seconds).
+func logOps(b *testing.B, reg *prometheus.Registry) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "lakegate_hdfs_namenode_op_duration_seconds" {
+			continue
+		}
+		var parts []string
+		for _, m := range mf.GetMetric() {
+			h := m.GetHistogram()
+			if h.GetSampleCount() == 0 {
+				continue
+			}
+			var op, res string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "op":
+					op = l.GetValue()
+				case "result":
+					res = l.GetValue()
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s/%s %d×%.2fms", op, res, h.GetSampleCount(), 1000*h.GetSampleSum()/float64(h.GetSampleCount())))
+		}
+		b.Logf("NameNode operations: %s", strings.Join(parts, ", "))
+	}
+}
 
 func BenchmarkPut(b *testing.B) {
 	env := newBenchEnv(b)
@@ -103,6 +152,8 @@ func BenchmarkPut(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			logOps(b, env.reg)
 		})
 		b.Run("backend-digest/"+sz.name, func(b *testing.B) {
 			b.SetBytes(sz.size)
@@ -126,7 +177,7 @@ func BenchmarkPut(b *testing.B) {
 				if _, err := benchCopy(w, &benchReader{size: sz.size}); err != nil {
 					b.Fatal(err)
 				}
-				if err := w.Close(); err != nil {
+				if err := closeDirect(w); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -152,7 +203,7 @@ func BenchmarkGet(b *testing.B) {
 				b.Fatal(err)
 			}
 			benchCopy(w, &benchReader{size: sz.size})
-			if err := w.Close(); err != nil {
+			if err := closeDirect(w); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -107,17 +107,16 @@ func (b *Backend) copyOnce(ctx context.Context, srcBucket, sbdir, srcKey, dstBuc
 	return info, nil
 }
 
-// PutObjectTagging replaces the object's tag set (the xattrTags attribute
-// of its file or directory) without touching content, ETag or other
-// metadata; see backends.Tagger. Errors: ErrBucketNotFound,
-// ErrObjectNotFound, ErrInvalidObjectName, ErrUnavailable. Safe for
-// concurrent use.
+// PutObjectTagging replaces the object's tag set without touching content,
+// ETag or other metadata; see backends.Tagger. For an object written
+// through lakegate it rewrites xattrMeta of the same inode with the new
+// tags (the rest of xattrMeta never changes for an inode, so nothing is
+// lost to a concurrent tagging, and an object replaced meanwhile is not
+// touched); for files written by other HDFS clients it sets xattrTags.
+// Errors: ErrBucketNotFound, ErrObjectNotFound, ErrInvalidObjectName,
+// ErrUnavailable. Safe for concurrent use.
 func (b *Backend) PutObjectTagging(ctx context.Context, bucket, key string, tags map[string]string) error {
 	bdir, err := b.bucketDir(bucket, backends.ErrBucketNotFound)
-	if err != nil {
-		return err
-	}
-	v, err := encodeTags(tags)
 	if err != nil {
 		return err
 	}
@@ -126,7 +125,18 @@ func (b *Backend) PutObjectTagging(ctx context.Context, bucket, key string, tags
 		if err != nil {
 			return err
 		}
-		if err := c.setXAttr(b.attrPath(st.path, st.id), xattrTags, v); err != nil {
+		name, v := xattrTags, ""
+		if st.meta != nil {
+			m := *st.meta
+			m.Tags = nilIfEmpty(tags)
+			name, v, err = xattrMeta, "", nil
+			if v, err = m.encode(); err != nil {
+				return err
+			}
+		} else if v, err = encodeTags(tags); err != nil {
+			return err
+		}
+		if err := c.setXAttr(b.attrPath(st.path, st.id), name, v); err != nil {
 			if notFound(err) {
 				return fmt.Errorf("hdfs %s/%s: %w", bucket, key, backends.ErrObjectNotFound)
 			}

@@ -457,12 +457,12 @@ func (b *Backend) missing(c *client, bucket, bdir, key string) error {
 
 // objStat is what statObject learns about a key.
 type objStat struct {
-	info     backends.ObjectInfo
-	fi       os.FileInfo
-	path     string
-	id       uint64
-	dir      bool
-	explicit bool // a directory with xattrMeta: made by PUT "dir/"
+	info backends.ObjectInfo
+	fi   os.FileInfo
+	path string
+	id   uint64
+	dir  bool
+	meta *storedMeta // xattrMeta, if any (on a directory: an explicit marker)
 }
 
 // statObject returns the object at key: a file for a plain key, a
@@ -484,21 +484,33 @@ func (b *Backend) statObject(c *client, bucket, bdir, key string) (objStat, erro
 		return objStat{}, fmt.Errorf("hdfs %s/%s: %w", bucket, key, backends.ErrObjectNotFound)
 	}
 	id := fileID(fi)
-	attrs, err := c.readAttrs(b.attrPath(p, id), xattrMeta, xattrTags)
+	attrs, err := b.readObjectAttrs(c, b.attrPath(p, id))
 	if err != nil {
 		if notFound(err) {
 			return objStat{}, fmt.Errorf("hdfs %s/%s: %w", bucket, key, backends.ErrObjectNotFound)
 		}
 		return objStat{}, b.wrap("getXAttrs", p, err)
 	}
-	return objStat{
-		info: objectInfo(key, fi, attrs), fi: fi, path: p, id: id, dir: isDir,
-		explicit: attrs[xattrMeta] != "",
-	}, nil
+	st := objStat{info: objectInfo(key, fi, attrs), fi: fi, path: p, id: id, dir: isDir}
+	if m, ok := decodeMeta(attrs[xattrMeta]); ok {
+		st.meta = &m
+	}
+	return st, nil
+}
+
+// readObjectAttrs returns xattrMeta of p, or for a file or directory
+// without it, xattrTags if present: one NameNode call for objects written
+// through lakegate, three for others.
+func (b *Backend) readObjectAttrs(c *client, p string) (map[string]string, error) {
+	attrs, err := c.getXAttrs(p, xattrMeta)
+	if err == nil || !isXAttrMissing(err) {
+		return attrs, err
+	}
+	return c.readAttrs(p, xattrTags)
 }
 
 // objectInfo builds the ObjectInfo of a file or directory from its status
-// and attributes (xattrMeta, xattrTags; either may be absent).
+// and attributes (xattrMeta or xattrTags; either may be absent).
 func objectInfo(key string, fi os.FileInfo, attrs map[string]string) backends.ObjectInfo {
 	info := backends.ObjectInfo{Key: key, LastModified: fi.ModTime()}
 	meta, ok := decodeMeta(attrs[xattrMeta])
@@ -519,7 +531,9 @@ func objectInfo(key string, fi os.FileInfo, attrs map[string]string) backends.Ob
 			info.ETag = derivedETag(fileID(fi), fi.Size(), fi.ModTime())
 		}
 	}
-	info.Metadata.Tags = decodeTags(attrs[xattrTags])
+	if !ok {
+		info.Metadata.Tags = decodeTags(attrs[xattrTags])
+	}
 	return info
 }
 
@@ -833,21 +847,14 @@ func (b *Backend) discardTemp(c *client, w *hdfs.FileWriter, tmp string) {
 	b.logger.Warn("hdfs: temporary file not removed; the staging sweep will", "path", tmp, "error", err)
 }
 
-// setAttrs sets xattrMeta (with the stamp of t) and xattrTags on t.
+// setAttrs sets xattrMeta, with the stamp of t and the tags, on t.
 func (b *Backend) setAttrs(c *client, t tempFile, meta storedMeta, tags map[string]string) error {
-	meta.Size, meta.MTime = t.size, t.mtime.UnixMilli()
+	meta.Size, meta.MTime, meta.Tags = t.size, t.mtime.UnixMilli(), nilIfEmpty(tags)
 	v, err := meta.encode()
 	if err != nil {
 		return err
 	}
-	tv, err := encodeTags(tags)
-	if err != nil {
-		return err
-	}
 	if err := c.setXAttr(t.path, xattrMeta, v); err != nil {
-		return b.wrap("setXAttr", t.path, err)
-	}
-	if err := c.setXAttr(t.path, xattrTags, tv); err != nil {
 		return b.wrap("setXAttr", t.path, err)
 	}
 	return nil
@@ -934,10 +941,6 @@ func (b *Backend) putMarker(ctx context.Context, bucket, bdir, key, p string, bo
 	if err != nil {
 		return backends.ObjectInfo{}, err
 	}
-	tv, err := encodeTags(opts.Metadata.Tags)
-	if err != nil {
-		return backends.ObjectInfo{}, err
-	}
 	var info backends.ObjectInfo
 	err = b.withClient(ctx, false, func(c *client) error {
 		if fi, err := c.stat(bdir); err != nil || !fi.IsDir() {
@@ -966,8 +969,8 @@ func (b *Backend) putMarker(ctx context.Context, bucket, bdir, key, p string, bo
 		if err := c.setXAttr(p, xattrMeta, mv); err != nil {
 			return b.wrap("setXAttr", p, err)
 		}
-		if err := c.setXAttr(p, xattrTags, tv); err != nil {
-			return b.wrap("setXAttr", p, err)
+		if err := c.removeXAttr(p, xattrTags); err != nil && !notFound(err) {
+			return b.wrap("removeXAttr", p, err)
 		}
 		fi, err := c.stat(p)
 		if err != nil {

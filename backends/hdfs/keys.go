@@ -54,20 +54,29 @@ func validKey(key string, maxComponent int) error {
 	case len(key) > MaxKeyLength:
 		return fmt.Errorf("key of %d bytes is longer than %d: %w", len(key), MaxKeyLength, backends.ErrInvalidObjectName)
 	case !utf8.ValidString(key):
-		return fmt.Errorf("key %q is not valid UTF-8: %w", key, backends.ErrInvalidObjectName)
+		return fmt.Errorf("key %s is not valid UTF-8: %w", shortKey(key), backends.ErrInvalidObjectName)
 	case strings.IndexByte(key, 0) >= 0:
-		return fmt.Errorf("key %q contains NUL: %w", key, backends.ErrInvalidObjectName)
+		return fmt.Errorf("key %s contains NUL: %w", shortKey(key), backends.ErrInvalidObjectName)
 	}
 	body := strings.TrimSuffix(key, "/")
 	if body == "" {
-		return fmt.Errorf("key %q has an empty path segment: %w", key, backends.ErrInvalidObjectName)
+		return fmt.Errorf("key %s has an empty path segment: %w", shortKey(key), backends.ErrInvalidObjectName)
 	}
 	for seg := range strings.SplitSeq(body, "/") {
 		if err := validSegment(seg, maxComponent); err != nil {
-			return fmt.Errorf("key %q: %w", key, err)
+			return fmt.Errorf("key %s: %w", shortKey(key), err)
 		}
 	}
 	return nil
+}
+
+// shortKey quotes a key for an error message, eliding the middle of long
+// ones.
+func shortKey(k string) string {
+	if len(k) <= 80 {
+		return fmt.Sprintf("%q", k)
+	}
+	return fmt.Sprintf("%q...(%d bytes)", k[:60], len(k))
 }
 
 // validSegment checks one path segment (no "/" inside).
@@ -80,7 +89,7 @@ func validSegment(seg string, maxComponent int) error {
 	case seg == ".snapshot":
 		return fmt.Errorf("path segment .snapshot is reserved by HDFS: %w", backends.ErrInvalidObjectName)
 	case strings.IndexByte(seg, ':') >= 0:
-		return fmt.Errorf("path segment %q contains ':', which HDFS rejects: %w", seg, backends.ErrInvalidObjectName)
+		return fmt.Errorf("path segment %s contains ':', which HDFS rejects: %w", shortKey(seg), backends.ErrInvalidObjectName)
 	case maxComponent > 0 && len(seg) > maxComponent:
 		return fmt.Errorf("path segment of %d bytes is longer than the HDFS limit of %d: %w", len(seg), maxComponent, backends.ErrInvalidObjectName)
 	}

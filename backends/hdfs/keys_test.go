@@ -154,13 +154,13 @@ func (f fakeInfo) Sys() any           { return &hdfs.FileStatus{FileId: proto.Ui
 func TestObjectInfoStamp(t *testing.T) {
 	mtime := time.UnixMilli(1_700_000_000_123)
 	fi := fakeInfo{name: "k", size: 42, mtime: mtime, id: 1001}
-	meta := newStoredMeta(backends.Metadata{ContentType: "text/plain", Checksums: map[string]string{"CRC32": "AAAAAA=="}}, "0123456789abcdef0123456789abcdef", 3)
+	meta := newStoredMeta(backends.Metadata{ContentType: "text/plain", Checksums: map[string]string{"CRC32": "AAAAAA=="}, Tags: map[string]string{"a": "1"}}, "0123456789abcdef0123456789abcdef", 3)
 	meta.Size, meta.MTime = 42, mtime.UnixMilli()
 	v, err := meta.encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	attrs := map[string]string{xattrMeta: v, xattrTags: `{"a":"1"}`}
+	attrs := map[string]string{xattrMeta: v}
 
 	info := objectInfo("k", fi, attrs)
 	if info.ETag != meta.ETag || info.PartsCount != 3 || info.Size != 42 || info.Metadata.ContentType != "text/plain" ||
@@ -180,10 +180,14 @@ func TestObjectInfoStamp(t *testing.T) {
 		t.Errorf("stale stamp ETag %q, want the derived one", info.ETag)
 	}
 
-	// A file without attributes.
+	// A file without attributes, then one tagged through lakegate.
 	info = objectInfo("k", fi, nil)
-	if info.ETag != derivedETag(1001, 42, mtime) || info.Size != 42 {
+	if info.ETag != derivedETag(1001, 42, mtime) || info.Size != 42 || info.Metadata.Tags != nil {
 		t.Errorf("foreign file: %+v", info)
+	}
+	info = objectInfo("k", fi, map[string]string{xattrTags: `{"t":"v"}`})
+	if info.ETag != derivedETag(1001, 42, mtime) || info.Metadata.Tags["t"] != "v" {
+		t.Errorf("tagged foreign file: %+v", info)
 	}
 	// Directories are markers with the empty MD5.
 	dir := fakeInfo{name: "d", dir: true, mtime: mtime, id: 7}

@@ -18,8 +18,10 @@ const (
 	// xattrMeta holds storedMeta as JSON on a file written through lakegate,
 	// and on a directory made by PUT "dir/" (an explicit marker).
 	xattrMeta = "user.lakegate.meta"
-	// xattrTags holds the tag set as a JSON object. PutObjectTagging
-	// replaces only this attribute, so it never races with the content.
+	// xattrTags holds the tag set, as a JSON object, of a file or directory
+	// without xattrMeta (written by another HDFS client): objects written
+	// through lakegate keep their tags in xattrMeta, so that a PUT sets one
+	// attribute, not two (each is a NameNode edit-log write).
 	xattrTags = "user.lakegate.tags"
 	// xattrBucket holds a bucket directory's creation time (RFC 3339).
 	xattrBucket = "user.lakegate.bucket"
@@ -59,29 +61,33 @@ type storedMeta struct {
 	Expires            string            `json:"exp,omitempty"`
 	User               map[string]string `json:"user,omitempty"`
 	Checksums          map[string]string `json:"cks,omitempty"`
+	// Tags is the tag set. PutObjectTagging rewrites xattrMeta of the same
+	// inode with only this field changed; everything else in xattrMeta is
+	// fixed for the inode's life, so that read-modify-write loses nothing.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
-// newStoredMeta returns the stored form of m for content with etag and
-// parts (0 for a single-part object).
+// newStoredMeta returns the stored form of m (tags included) for content
+// with etag and parts (0 for a single-part object).
 func newStoredMeta(m backends.Metadata, etag string, parts int) storedMeta {
 	return storedMeta{
 		V: 1, ETag: etag, Parts: parts,
 		ContentType: m.ContentType, ContentEncoding: m.ContentEncoding,
 		ContentDisposition: m.ContentDisposition, ContentLanguage: m.ContentLanguage,
 		CacheControl: m.CacheControl, Expires: m.Expires,
-		User: nilIfEmpty(m.User), Checksums: nilIfEmpty(m.Checksums),
+		User: nilIfEmpty(m.User), Checksums: nilIfEmpty(m.Checksums), Tags: nilIfEmpty(m.Tags),
 	}
 }
 
-// metadata returns the backends.Metadata of s (without tags). When content
-// is false (the stamp no longer matches the file) checksums are dropped,
-// because they describe content that is gone.
+// metadata returns the backends.Metadata of s. When content is false (the
+// stamp no longer matches the file) checksums are dropped, because they
+// describe content that is gone.
 func (s storedMeta) metadata(content bool) backends.Metadata {
 	m := backends.Metadata{
 		ContentType: s.ContentType, ContentEncoding: s.ContentEncoding,
 		ContentDisposition: s.ContentDisposition, ContentLanguage: s.ContentLanguage,
 		CacheControl: s.CacheControl, Expires: s.Expires,
-		User: maps.Clone(s.User),
+		User: maps.Clone(s.User), Tags: maps.Clone(s.Tags),
 	}
 	if content {
 		m.Checksums = maps.Clone(s.Checksums)
