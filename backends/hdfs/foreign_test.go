@@ -109,6 +109,14 @@ func TestForeignFiles(t *testing.T) {
 		t.Errorf("ETag changed by reading: %q then %q", st.ETag, st2.ETag)
 	}
 
+	// Tagging a foreign file keeps its ETag.
+	if err := b.PutObjectTagging(ctx, bucket, "spark/out/part-00000.bin", map[string]string{"team": "lake"}); err != nil {
+		t.Fatal(err)
+	}
+	if st2, err := b.Stat(ctx, bucket, "spark/out/part-00000.bin"); err != nil || st2.ETag != st.ETag || st2.Metadata.Tags["team"] != "lake" {
+		t.Errorf("after tagging: %+v, %v", st2, err)
+	}
+
 	// An append by FsShell changes size and ETag; content follows.
 	tail := []byte("appended by hdfs dfs\n")
 	tailFile := filepath.Join(t.TempDir(), "tail")

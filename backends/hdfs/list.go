@@ -382,6 +382,7 @@ func (b *Backend) forEach(ctx context.Context, held *client, n int, fn func(c *c
 // dirCache holds sorted listings of big directories, least recently used
 // first out.
 type dirCache struct {
+	hits    atomic.Int64 // for tests
 	mu      sync.Mutex
 	max     int
 	ttl     time.Duration
@@ -417,6 +418,7 @@ func (d *dirCache) get(path string, stamp dirStamp) ([]dirEnt, bool) {
 		return nil, false
 	}
 	d.lru.MoveToFront(el)
+	d.hits.Add(1)
 	return cd.ents, true
 }
 
