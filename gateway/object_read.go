@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/lakegate/lakegate/backends"
 	"github.com/lakegate/lakegate/gateway/s3err"
@@ -279,7 +281,30 @@ func (s *Server) openRead(rc *reqCtx, spec rangeSpec, ranged, withBody bool) (io
 // streamBody copies exactly length bytes of rd to the client. A read error
 // or a short object is returned (the dispatcher then aborts the connection);
 // a client that goes away ends the request quietly.
+//
+// On plain TCP, a reader that implements io.WriterTo (posix files) writes
+// itself to the response, so that its *os.File reaches net/http's ReadFrom
+// and is sent with sendfile(2): about a third of the gateway's CPU per byte
+// (bench/RESULTS.md). Backends' readers are already limited to the range; a
+// count other than length is an error as with the buffered copy. Over TLS
+// there is no sendfile and net/http's ReadFrom would copy in 32 KiB writes,
+// so the pooled buffer is used.
 func streamBody(rc *reqCtx, rd io.Reader, length int64) error {
+	if wt, ok := rd.(io.WriterTo); ok && rc.r.TLS == nil {
+		sent, err := wt.WriteTo(rc.w)
+		switch {
+		case err != nil && clientGone(rc, err):
+			rc.log.Info("client closed the connection during the response", "err", err, "sent", sent, "length", length)
+			return nil
+		case err != nil:
+			return fmt.Errorf("send %s/%s after %d of %d bytes: %w", rc.bucket, rc.key, sent, length, err)
+		case sent < length:
+			return fmt.Errorf("read %s/%s: object ended after %d of %d bytes: %w", rc.bucket, rc.key, sent, length, io.ErrUnexpectedEOF)
+		case sent > length:
+			return fmt.Errorf("read %s/%s: backend sent %d bytes, more than the %d of the response", rc.bucket, rc.key, sent, length)
+		}
+		return nil
+	}
 	bp := streamBufPool.Get().(*[]byte)
 	defer streamBufPool.Put(bp)
 	buf := *bp
@@ -308,4 +333,11 @@ func streamBody(rc *reqCtx, rd io.Reader, length int64) error {
 		return fmt.Errorf("read %s/%s: object ended after %d of %d bytes: %w", rc.bucket, rc.key, sent, length, io.ErrUnexpectedEOF)
 	}
 	return nil
+}
+
+// clientGone reports whether a failed response write means the client went
+// away: the request context ended, or the connection was closed or reset.
+func clientGone(rc *reqCtx, err error) bool {
+	return rc.ctx.Err() != nil || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrHandlerTimeout)
 }

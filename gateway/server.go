@@ -496,6 +496,29 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom implements io.ReaderFrom: it hands src to the underlying
+// writer's ReadFrom when it has one, so that net/http can send an *os.File,
+// or an *io.LimitedReader over one, with sendfile(2) instead of copying it
+// through user space (GetObject on posix; only on plain TCP, TLS copies).
+// Bytes are counted as by Write. The error may come from src or from the
+// connection.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(src)
+		w.written += n
+		return n, err
+	}
+	bp := streamBufPool.Get().(*[]byte)
+	defer streamBufPool.Put(bp)
+	return io.CopyBuffer(writeOnly{w}, src, *bp)
+}
+
+// writeOnly hides a writer's ReadFrom from io.CopyBuffer.
+type writeOnly struct{ io.Writer }
+
 // Flush implements http.Flusher when the underlying writer does.
 func (w *responseWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
