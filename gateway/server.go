@@ -405,6 +405,13 @@ func (s *Server) serve(rc *reqCtx, rt route) error {
 	if !d.Allow {
 		return s3err.AccessDenied
 	}
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// net/http sends "100 Continue" only when a handler reads a body;
+		// with none, some clients (botocore before PR #3010) keep waiting
+		// for it and then misread the connection's next response. The
+		// interim response is optional (RFC 9110, 10.1.1), so send it.
+		rc.w.ResponseWriter.WriteHeader(http.StatusContinue)
+	}
 	if rc.bucket != "" && rt.op != "CreateBucket" {
 		if err := s.resolveBucket(rc); err != nil {
 			return err
