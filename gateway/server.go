@@ -374,6 +374,7 @@ func (s *Server) serve(rc *reqCtx, rt route) error {
 	for _, k := range unsupportedSubresources {
 		if q.Has(k) {
 			rc.op = "Unsupported"
+			rc.log = s.log.With("request_id", rc.requestID, "op", rc.op)
 			return s3err.NotImplemented.With("the " + k + " subresource is not implemented by lakegate")
 		}
 	}
@@ -466,7 +467,7 @@ func (s *Server) writeError(rc *reqCtx, err error) (abort bool) {
 	e, known := s3err.FromError(err)
 	if !known {
 		rc.log.Error("internal error", "err", err)
-	} else if e.Status >= 500 {
+	} else if e.Status >= 500 && e.Status != http.StatusNotImplemented {
 		rc.log.Warn("backend error", "err", err)
 	}
 	if rc.w.wroteHeader {
