@@ -567,7 +567,7 @@ func (b *Backend) Open(ctx context.Context, bucket, key string, rng backends.Ran
 		if err != nil {
 			return nil, backends.ObjectInfo{}, err
 		}
-		rc, info, err := b.open(c, bucket, bdir, key, rng)
+		rc, info, err := b.open(ctx, c, bucket, bdir, key, rng)
 		if err == nil {
 			return rc, info, nil
 		}
@@ -586,7 +586,7 @@ func (b *Backend) Open(ctx context.Context, bucket, key string, rng backends.Ran
 var errReplaced = errors.New("object replaced while opening")
 
 // open does Open's work with c; on success the reader owns c.
-func (b *Backend) open(c *client, bucket, bdir, key string, rng backends.Range) (io.ReadCloser, backends.ObjectInfo, error) {
+func (b *Backend) open(ctx context.Context, c *client, bucket, bdir, key string, rng backends.Range) (io.ReadCloser, backends.ObjectInfo, error) {
 	st, err := b.statObject(c, bucket, bdir, key)
 	if err != nil {
 		return nil, backends.ObjectInfo{}, err
@@ -619,7 +619,7 @@ func (b *Backend) open(c *client, bucket, bdir, key string, rng backends.Range) 
 	// Read the first byte now: it fetches the block locations of this
 	// inode, so a file replaced since the stat shows here (and Open tries
 	// again) rather than as a failed read later.
-	r := &objectReader{b: b, c: c, f: f, remaining: length, name: st.path}
+	r := &objectReader{ctx: ctx, b: b, c: c, f: f, remaining: length, name: st.path}
 	if n, err := f.Read(r.first[:]); n != 1 {
 		f.Close()
 		if err != nil && notFound(err) {
@@ -635,8 +635,9 @@ func (b *Backend) open(c *client, bucket, bdir, key string, rng backends.Range) 
 }
 
 // objectReader streams a byte range of one HDFS file and gives its client
-// back on Close.
+// back on Close. Reads fail once Open's ctx is done.
 type objectReader struct {
+	ctx       context.Context
 	b         *Backend
 	c         *client
 	f         *hdfs.FileReader
@@ -655,6 +656,9 @@ func (r *objectReader) Read(p []byte) (int, error) {
 	}
 	if r.remaining <= 0 {
 		return 0, io.EOF
+	}
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
 	}
 	if int64(len(p)) > r.remaining {
 		p = p[:r.remaining]

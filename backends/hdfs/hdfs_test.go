@@ -1,8 +1,10 @@
 package hdfs
 
 import (
+	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/lakegate/lakegate/backends"
 	"github.com/lakegate/lakegate/backends/backendtest"
@@ -49,5 +51,29 @@ func checkStagingEmpty(t *testing.T, bb backends.Backend) {
 	})
 	if err != nil {
 		t.Errorf("checking the staging area: %v", err)
+	}
+}
+
+// TestNamenodeFailover: with an HA address list whose first NameNode does
+// not answer (a standby host that is down), every connection fails over to
+// the next address and the backend works.
+func TestNamenodeFailover(t *testing.T) {
+	d := loadDev(t)
+	cfg := d.config(t)
+	cfg.Namenodes = append([]string{"localhost:1"}, cfg.Namenodes...)
+	cfg.DialTimeout = 2 * time.Second
+	t.Cleanup(func() { removeRoot(t, cfg) })
+	b, _ := open(t, cfg)
+	ctx := context.Background()
+	if err := b.CreateBucket(ctx, "ha"); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("through the second namenode")
+	if _, err := b.Put(ctx, "ha", "k", bytes.NewReader(data), backends.PutOptions{Size: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	b.pool.drainIdle("test") // new connections must fail over too
+	if got, _ := readRange(t, b, "ha", "k", backends.FullRange); !bytes.Equal(got, data) {
+		t.Errorf("read %q", got)
 	}
 }
