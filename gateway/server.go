@@ -281,6 +281,14 @@ var unsupportedSubresources = []string{
 	"ownershipControls", "publicAccessBlock", "restore", "select", "torrent", "attributes", "renameObject",
 }
 
+// unsupportedBucketSubresources are query keys naming bucket features
+// lakegate does not implement. They are checked only on bucket requests:
+// "tagging" is implemented on objects, and without this check GET, PUT and
+// DELETE /bucket?tagging (GetBucketTagging, PutBucketTagging,
+// DeleteBucketTagging) were taken for ListObjects, CreateBucket and
+// DeleteBucket, so deleting a bucket's tags deleted the empty bucket.
+var unsupportedBucketSubresources = []string{"tagging", "session", "metadataTable", "metadataConfiguration"}
+
 // reqCtx carries one request through dispatch and its handler.
 type reqCtx struct {
 	w         *responseWriter
@@ -331,6 +339,9 @@ func (s *Server) dispatch(rt route) http.Handler {
 		rw.Header().Set("x-amz-id-2", rc.requestID)
 		rw.Header().Set("Server", "lakegate")
 		rc.log = s.log.With("request_id", rc.requestID, "op", rt.op)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &requestBody{rc: r.Body}
+		}
 
 		err := s.serve(rc, rt)
 		if rc.auth != nil && rc.auth.Body != nil {
@@ -376,6 +387,15 @@ func (s *Server) serve(rc *reqCtx, rt route) error {
 			rc.op = "Unsupported"
 			rc.log = s.log.With("request_id", rc.requestID, "op", rc.op)
 			return s3err.NotImplemented.With("the " + k + " subresource is not implemented by lakegate")
+		}
+	}
+	if rc.bucket != "" && rc.key == "" {
+		for _, k := range unsupportedBucketSubresources {
+			if q.Has(k) {
+				rc.op = "Unsupported"
+				rc.log = s.log.With("request_id", rc.requestID, "op", rc.op)
+				return s3err.NotImplemented.With("the bucket " + k + " subresource is not implemented by lakegate")
+			}
 		}
 	}
 	if rt.op == "Unknown" {
@@ -476,6 +496,32 @@ func (s *Server) writeError(rc *reqCtx, err error) (abort bool) {
 	resource := rc.r.URL.Path
 	s3err.Write(rc.w, rc.r, e, rc.requestID, resource)
 	return false
+}
+
+// requestBody keeps the handler's Close of a request body from reading it.
+// net/http's server-side Body.Close reads up to 256 KiB looking for EOF so
+// that the connection can be reused. A client that sent "Expect:
+// 100-continue" sends nothing until it gets the interim response, which
+// net/http writes only when the body is read; so after an early answer
+// (AccessDenied, NoSuchBucket, ...) that read blocked until the client gave
+// up, and the answer was never sent. Close here only ends further reads;
+// after the handler returns, net/http itself drains the body or closes the
+// connection, once the response is out.
+type requestBody struct {
+	rc     io.ReadCloser
+	closed atomic.Bool
+}
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return b.rc.Read(p)
+}
+
+func (b *requestBody) Close() error {
+	b.closed.Store(true)
+	return nil
 }
 
 // responseWriter records the status and the number of body bytes written.
