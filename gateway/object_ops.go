@@ -56,6 +56,17 @@ func rejectUnsupportedWriteHeaders(h http.Header) error {
 	return nil
 }
 
+// md5Optional is implemented by backends whose Put may go without the MD5
+// of the body in PutOptions.Digest (backends/s3 with skip_etag_check: the
+// backend computes the ETag itself and it is not checked). putObject then
+// does not hash the body, unless the request carries Content-MD5, which is
+// always verified. Hashing is most of the gateway's CPU on such PUTs
+// (bench/RESULTS.md).
+type md5Optional interface {
+	// PutNeedsMD5 reports whether Put uses PutOptions.Digest().MD5.
+	PutNeedsMD5() bool
+}
+
 // putOrCopyObject serves PUT on an object: CopyObject when
 // x-amz-copy-source is present, PutObject otherwise.
 func (s *Server) putOrCopyObject(rc *reqCtx) error {
@@ -106,6 +117,9 @@ func (s *Server) putObject(rc *reqCtx) error {
 	marker := strings.HasSuffix(rc.key, "/")
 	if marker && size > 0 {
 		return errMarkerWithContent
+	}
+	if mo, ok := rc.backend.(md5Optional); ok && !mo.PutNeedsMD5() {
+		rc.auth.Body.SkipMD5()
 	}
 	body := &putBody{r: rc.body(), size: size, max: s.cfg.MaxObjectSize, markerOnly: marker}
 	if size == 0 {

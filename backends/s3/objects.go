@@ -199,6 +199,11 @@ func (b *Backend) Put(ctx context.Context, bucket, key string, body io.Reader, o
 	return b.putSized(ctx, bb, key, body, opts.Size, opts)
 }
 
+// PutNeedsMD5 reports whether Put uses the MD5 of PutOptions.Digest: to
+// check the ETag the backend returns, unless skip_etag_check is set. The
+// gateway does not hash a PutObject body this method says is not needed.
+func (b *Backend) PutNeedsMD5() bool { return !b.cfg.SkipETagCheck }
+
 // checkKeyForFlavor refuses keys the backend would silently store under
 // another name: MinIO drops a leading "/" ("/a" becomes "a"). It also makes
 // sure the flavor is known before a write (rgwTransport needs it).

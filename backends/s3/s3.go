@@ -116,7 +116,11 @@ type Config struct {
 	PartSize int64 `yaml:"part_size"`
 	// SkipETagCheck disables the check that the ETag the backend returns for
 	// a PUT or part equals the MD5 the gateway computed (needed for backends
-	// whose ETags are not MD5s, e.g. AWS SSE-KMS). Default: false.
+	// whose ETags are not MD5s, e.g. AWS SSE-KMS). The gateway then does not
+	// compute the MD5 of PutObject bodies without Content-MD5 (PutNeedsMD5),
+	// which saves most of its CPU on large PUTs but leaves bytes corrupted
+	// between gateway and backend undetected with payload_signing unsigned.
+	// Default: false.
 	SkipETagCheck bool `yaml:"skip_etag_check"`
 }
 

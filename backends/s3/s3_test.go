@@ -249,6 +249,47 @@ func runSpecifics(t *testing.T, svc devService) {
 		}
 	})
 
+	// The ETag the backend returns is checked against the digest's MD5
+	// (PutNeedsMD5); with skip_etag_check the MD5 is not needed, Put works
+	// without it and the ETag is the backend's.
+	t.Run("ETagCheck", func(t *testing.T) {
+		data := genBytes(9, 1<<20+5)
+		sum := md5.Sum(data)
+		wrong := sum
+		wrong[0] ^= 1
+		b := newBackend(t, cfg)
+		if !b.PutNeedsMD5() {
+			t.Error("PutNeedsMD5 false by default")
+		}
+		bucket := newBucket(t, b)
+		_, err := b.Put(t.Context(), bucket, "k", bytes.NewReader(data), backends.PutOptions{
+			Size: int64(len(data)), Digest: func() backends.Digest { return backends.Digest{MD5: wrong[:]} },
+		})
+		if err == nil {
+			t.Error("Put accepted a backend ETag that differs from the digest's MD5")
+		}
+		c := cfg
+		c.SkipETagCheck = true
+		sb := newBackend(t, c)
+		if sb.PutNeedsMD5() {
+			t.Error("PutNeedsMD5 true with skip_etag_check")
+		}
+		sums := map[string]string{backends.ChecksumCRC32: "AAAAAA=="}
+		info, err := sb.Put(t.Context(), bucket, "k", bytes.NewReader(data), backends.PutOptions{
+			Size: int64(len(data)), Digest: func() backends.Digest { return backends.Digest{Checksums: sums} },
+		})
+		if err != nil {
+			t.Fatalf("Put without an MD5, skip_etag_check: %v", err)
+		}
+		if info.ETag != hex.EncodeToString(sum[:]) {
+			t.Errorf("ETag %q, want the content MD5", info.ETag)
+		}
+		st, err := sb.Stat(t.Context(), bucket, "k")
+		if err != nil || st.ETag != info.ETag || st.Size != int64(len(data)) || st.Metadata.Checksums[backends.ChecksumCRC32] != "AAAAAA==" {
+			t.Errorf("Stat %+v, %v", st, err)
+		}
+	})
+
 	// bucket_prefix: lakegate bucket b is backend bucket <prefix>b, and
 	// ListBuckets shows only prefixed buckets, without the prefix.
 	t.Run("BucketPrefix", func(t *testing.T) {

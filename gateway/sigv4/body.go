@@ -17,7 +17,8 @@ import (
 // Body is the decoded, verified payload of an authenticated request:
 // aws-chunked framing removed, chunk and trailer signatures, the signed
 // payload SHA-256, Content-MD5 and x-amz-checksum-* values checked. It
-// computes the MD5 of every body (the ETag of a single-part object).
+// computes the MD5 of every body (the ETag of a single-part object) unless
+// SkipMD5 was called.
 //
 // If anything does not verify, Read returns an *s3err.Error before it
 // delivers the final byte of the payload (it holds one byte back until the
@@ -31,10 +32,10 @@ type Body struct {
 	size    int64          // decoded length, -1 unknown
 	n       int64          // decoded bytes read from src
 
-	wantSHA256 []byte    // signed payload hash, nil if not verifying
-	sha        hash.Hash // running SHA-256 when wantSHA256 != nil
-	wantMD5    []byte    // Content-MD5, nil if absent
-	md5        md5Hasher
+	wantSHA256 []byte           // signed payload hash, nil if not verifying
+	sha        hash.Hash        // running SHA-256 when wantSHA256 != nil
+	wantMD5    []byte           // Content-MD5, nil if absent
+	md5        md5Hasher        // nil after SkipMD5
 	sum        *runningChecksum // nil if no checksum algorithm
 
 	held     byte
@@ -80,7 +81,7 @@ func (noBody) Close() error             { return nil }
 func (b *Body) Size() int64 { return b.size }
 
 // Digest returns, after Read returned io.EOF, the MD5 of the payload (16
-// bytes) and the S3 checksums that were verified or requested with
+// bytes; nil after SkipMD5) and the S3 checksums that were verified or requested with
 // x-amz-sdk-checksum-algorithm (algorithm -> base64). Before that it
 // returns the zero Digest.
 func (b *Body) Digest() backends.Digest {
@@ -97,10 +98,30 @@ func (b *Body) Digest() backends.Digest {
 	return d
 }
 
+// SkipMD5 stops the body from computing the MD5 of the payload, for a
+// consumer that does not need it (an S3 backend that computes the ETag
+// itself and is configured not to check it); Digest then has no MD5. It
+// must be called before the first Read. It does nothing and returns false
+// when the request carries Content-MD5, which is always verified, or after
+// reading started; it returns true when the MD5 is not computed.
+func (b *Body) SkipMD5() bool {
+	if b.md5 == nil {
+		return true
+	}
+	if b.wantMD5 != nil || b.n > 0 || b.hasHeld || b.verified || b.err != nil {
+		return false
+	}
+	b.md5.Close()
+	b.md5 = nil
+	return true
+}
+
 // Close releases the hashing resources and closes the request body. It is
 // optional: the end of the request's context releases them too.
 func (b *Body) Close() error {
-	b.md5.Close()
+	if b.md5 != nil {
+		b.md5.Close()
+	}
 	return b.raw.Close()
 }
 
@@ -195,6 +216,9 @@ func (b *Body) update(p []byte) error {
 	if b.sum != nil {
 		b.sum.h.Write(p)
 	}
+	if b.md5 == nil {
+		return nil
+	}
 	return b.md5.Write(p)
 }
 
@@ -206,18 +230,20 @@ func (b *Body) finish() error {
 	if b.sha != nil && !bytes.Equal(b.sha.Sum(nil), b.wantSHA256) {
 		return s3err.XAmzContentSHA256Mismatch
 	}
-	sum := b.md5.Sum()
-	if sum == nil {
-		// The request context ended while the MD5 was being computed.
-		if err := b.ctx.Err(); err != nil {
-			return err
+	if b.md5 != nil {
+		sum := b.md5.Sum()
+		if sum == nil {
+			// The request context ended while the MD5 was being computed.
+			if err := b.ctx.Err(); err != nil {
+				return err
+			}
+			return s3err.RequestTimeout
 		}
-		return s3err.RequestTimeout
+		if b.wantMD5 != nil && !bytes.Equal(sum, b.wantMD5) {
+			return s3err.BadDigest.With("The Content-MD5 you specified did not match what we received.")
+		}
+		b.digest.MD5 = sum
 	}
-	if b.wantMD5 != nil && !bytes.Equal(sum, b.wantMD5) {
-		return s3err.BadDigest.With("The Content-MD5 you specified did not match what we received.")
-	}
-	b.digest.MD5 = sum
 	if c := b.sum; c != nil {
 		got := c.h.Sum(nil)
 		want := c.want

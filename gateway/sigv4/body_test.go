@@ -203,3 +203,77 @@ func TestChunkedRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestBodySkipMD5: after SkipMD5 the body computes no MD5 (Digest has none)
+// but still verifies x-amz-checksum-* values; with Content-MD5, or once
+// reading started, SkipMD5 refuses and the MD5 is computed and verified.
+func TestBodySkipMD5(t *testing.T) {
+	v := newTestVerifier(t, testAK, testSK)
+	data := bytes.Repeat([]byte("skip"), 100000) // > one async MD5 buffer
+	crc := crc32.ChecksumIEEE(data)
+	good := b64(binary.BigEndian.AppendUint32(nil, crc))
+	bad := b64(binary.BigEndian.AppendUint32(nil, crc+1))
+	md5sum := md5.Sum(data)
+	badMD5 := md5sum
+	badMD5[0] ^= 1
+	for _, c := range []struct {
+		name        string
+		crc32, cmd5 string
+		readFirst   bool
+		wantSkip    bool
+		wantCode    string
+		wantMD5     bool
+	}{
+		{name: "checksum ok", crc32: good, wantSkip: true},
+		{name: "checksum bad", crc32: bad, wantSkip: true, wantCode: "BadDigest"},
+		{name: "no checksum", wantSkip: true},
+		{name: "content-md5 ok", cmd5: b64(md5sum[:]), wantMD5: true},
+		{name: "content-md5 bad", cmd5: b64(badMD5[:]), wantCode: "BadDigest"},
+		{name: "after reading", readFirst: true, wantMD5: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("PUT", "http://gw/b/k", bytes.NewReader(data))
+			if c.crc32 != "" {
+				r.Header.Set("x-amz-checksum-crc32", c.crc32)
+			}
+			if c.cmd5 != "" {
+				r.Header.Set("Content-MD5", c.cmd5)
+			}
+			req, err := v.Verify(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer req.Body.Close()
+			var head []byte
+			if c.readFirst {
+				head = make([]byte, 10)
+				n, err := io.ReadFull(req.Body, head)
+				if err != nil {
+					t.Fatal(err)
+				}
+				head = head[:n]
+			}
+			if got := req.Body.SkipMD5(); got != c.wantSkip {
+				t.Errorf("SkipMD5 = %v, want %v", got, c.wantSkip)
+			}
+			rest, err := io.ReadAll(req.Body)
+			o := outcome{readErr: err}
+			if code := o.code(); code != c.wantCode {
+				t.Fatalf("read: %q, want %q", code, c.wantCode)
+			}
+			if err != nil {
+				return
+			}
+			if got := append(head, rest...); !bytes.Equal(got, data) {
+				t.Fatalf("%d bytes, not the payload", len(got))
+			}
+			d := req.Body.Digest()
+			if c.wantMD5 != bytes.Equal(d.MD5, md5sum[:]) || (!c.wantMD5 && d.MD5 != nil) {
+				t.Errorf("digest MD5 %x, want it: %v", d.MD5, c.wantMD5)
+			}
+			if c.crc32 != "" && d.Checksums["CRC32"] != c.crc32 {
+				t.Errorf("checksums %v", d.Checksums)
+			}
+		})
+	}
+}
