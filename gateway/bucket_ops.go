@@ -132,8 +132,8 @@ func readXMLBody(rc *reqCtx) ([]byte, error) {
 // validBucketName applies the Amazon S3 naming rules for general purpose
 // buckets (Amazon S3 User Guide, "Bucket naming rules"): 3 to 63 characters of
 // lower-case letters, digits, '.' and '-', beginning and ending with a letter
-// or digit, no "..", not an IPv4 address, and none of the reserved prefixes
-// and suffixes.
+// or digit, no "..", no label beginning or ending with '-' (".-", "-."), not
+// an IPv4 address, and none of the reserved prefixes and suffixes.
 func validBucketName(name string) bool {
 	if len(name) < 3 || len(name) > 63 {
 		return false
@@ -150,7 +150,10 @@ func validBucketName(name string) bool {
 			return false
 		}
 	}
-	if strings.Contains(name, "..") {
+	// ".-" and "-." make a DNS label begin or end with a hyphen, so such a
+	// bucket could not be addressed virtual-host style (the older S3 rules
+	// said so: each label begins and ends with a letter or digit).
+	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
 		return false
 	}
 	if ip := net.ParseIP(name); ip != nil && ip.To4() != nil {

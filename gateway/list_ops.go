@@ -81,7 +81,7 @@ type listV2Result struct {
 	KeyCount              int                `xml:"KeyCount"`
 	Delimiter             string             `xml:"Delimiter,omitempty"`
 	IsTruncated           bool               `xml:"IsTruncated"`
-	ContinuationToken     string             `xml:"ContinuationToken,omitempty"`
+	ContinuationToken     *string            `xml:"ContinuationToken"`
 	NextContinuationToken string             `xml:"NextContinuationToken,omitempty"`
 	StartAfter            string             `xml:"StartAfter,omitempty"`
 	Contents              []listEntry        `xml:"Contents"`
@@ -332,14 +332,17 @@ func (s *Server) listObjectsV2(rc *reqCtx) error {
 	}
 	enc := listEncoder(p.encodeURL)
 	out := listV2Result{
-		Name:              rc.bucket,
-		Prefix:            enc(p.prefix),
-		MaxKeys:           p.maxKeys,
-		KeyCount:          len(res.Objects) + len(res.CommonPrefixes),
-		Delimiter:         enc(p.delimiter),
-		IsTruncated:       res.IsTruncated,
-		ContinuationToken: token,
-		StartAfter:        enc(startAfter),
+		Name:        rc.bucket,
+		Prefix:      enc(p.prefix),
+		MaxKeys:     p.maxKeys,
+		KeyCount:    len(res.Objects) + len(res.CommonPrefixes),
+		Delimiter:   enc(p.delimiter),
+		IsTruncated: res.IsTruncated,
+		StartAfter:  enc(startAfter),
+	}
+	if q.Has("continuation-token") {
+		// Echoed whenever the request had one, even empty, as S3 does.
+		out.ContinuationToken = &token
 	}
 	if res.IsTruncated {
 		out.NextContinuationToken = tokenEncode(s.tokenKey(), scope, listNextStartAfter(res))

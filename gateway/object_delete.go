@@ -32,6 +32,11 @@ type deleteRequest struct {
 type deleteObjectID struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId"`
+	// Conditions on the object (S3 honours them for directory buckets);
+	// lakegate refuses them per key, as DeleteObject refuses If-Match.
+	ETag             string `xml:"ETag"`
+	LastModifiedTime string `xml:"LastModifiedTime"`
+	Size             string `xml:"Size"`
 }
 
 // parseDeleteRequest decodes and checks a DeleteObjects body: 1 to 1000
@@ -93,7 +98,8 @@ func hasIntegrityHeader(h http.Header) bool {
 // Content-MD5 or an x-amz-checksum-* value (InvalidRequest otherwise, as
 // S3); the body is verified against it before any key is deleted. Keys are
 // deleted concurrently by a small bounded pool of workers. Version IDs other
-// than "null" are reported per key as NotImplemented. See the Amazon S3 API
+// than "null" and per-object conditions (ETag, LastModifiedTime, Size) are
+// reported per key as NotImplemented and the key is left alone. See the Amazon S3 API
 // Reference, DeleteObjects.
 func (s *Server) deleteObjects(rc *reqCtx) error {
 	if !hasIntegrityHeader(rc.r.Header) {
@@ -145,6 +151,10 @@ func (s *Server) deleteObjects(rc *reqCtx) error {
 func (s *Server) deleteOne(rc *reqCtx, o deleteObjectID) error {
 	if o.VersionID != "" && o.VersionID != "null" {
 		return s3err.NotImplemented.With("versioning is not implemented by lakegate")
+	}
+	if o.ETag != "" || o.LastModifiedTime != "" || o.Size != "" {
+		// Deleting anyway would ignore a condition the client relies on.
+		return s3err.NotImplemented.With("conditional deletes are not implemented by lakegate")
 	}
 	if len(o.Key) > 1024 {
 		return s3err.KeyTooLongError

@@ -80,14 +80,7 @@ func metadataFromHeaders(h http.Header) (backends.Metadata, error) {
 		CacheControl:       h.Get("Cache-Control"),
 		Expires:            h.Get("Expires"),
 	}
-	var enc []string
-	for _, e := range strings.Split(h.Get("Content-Encoding"), ",") {
-		e = strings.TrimSpace(e)
-		if e != "" && !strings.EqualFold(e, "aws-chunked") {
-			enc = append(enc, e)
-		}
-	}
-	m.ContentEncoding = strings.Join(enc, ",")
+	m.ContentEncoding = storedContentEncoding(h.Get("Content-Encoding"))
 	size := 0
 	for name, vals := range h {
 		lname := strings.ToLower(name)
@@ -116,6 +109,29 @@ func metadataFromHeaders(h http.Header) (backends.Metadata, error) {
 		m.Tags = tags
 	}
 	return m, nil
+}
+
+// storedContentEncoding returns the Content-Encoding to store for an
+// object: the request's value as sent, without the "aws-chunked" transport
+// coding, which describes the request body only. A value without
+// aws-chunked is kept byte for byte ("deflate, gzip" stays as is); when
+// aws-chunked is removed, the remaining codings are joined with ", ".
+func storedContentEncoding(v string) string {
+	var enc []string
+	chunked := false
+	for _, e := range strings.Split(v, ",") {
+		e = strings.TrimSpace(e)
+		switch {
+		case strings.EqualFold(e, "aws-chunked"):
+			chunked = true
+		case e != "":
+			enc = append(enc, e)
+		}
+	}
+	if !chunked {
+		return strings.TrimSpace(v)
+	}
+	return strings.Join(enc, ", ")
 }
 
 // parseTagQuery parses the URL-query form of a tag set (x-amz-tagging).
