@@ -85,6 +85,7 @@ func main() {
 	baseline := flag.String("baseline", "", "target whose figures are the denominator of the ratios (default: first)")
 	rssPID := flag.Int("rss-pid", 0, "sample VmRSS/VmHWM of this PID during the run")
 	ops := flag.String("ops", "put,get", "operations to run")
+	keep := flag.Bool("keep", false, "leave the objects in place (for a later -ops get run)")
 	flag.Parse()
 	if len(targets) == 0 {
 		fmt.Fprintln(os.Stderr, "bench: at least one -target")
@@ -158,8 +159,10 @@ func main() {
 		fmt.Printf("\nprocess %d: peak sampled VmRSS %.1f MiB, VmHWM %.1f MiB\n", *rssPID,
 			float64(rssMax)/(1<<20), float64(readRSS(*rssPID, "VmHWM:"))/(1<<20))
 	}
-	for _, tg := range targets {
-		tg.cleanup(ctx, *count)
+	if !*keep {
+		for _, tg := range targets {
+			tg.cleanup(ctx, *count)
+		}
 	}
 }
 
