@@ -72,6 +72,12 @@ var (
 	ErrUnavailable = errors.New("backend unavailable")
 	// ErrInvalidRange: the requested range is outside the object (S3 InvalidRange, 416).
 	ErrInvalidRange = errors.New("invalid range")
+	// ErrAccessDenied: the backend refused the gateway's identity, e.g. an
+	// HDFS permission error (S3 AccessDenied, 403).
+	ErrAccessDenied = errors.New("access denied by the backend")
+	// ErrMetadataTooLarge: the object's metadata exceeds what the backend can
+	// store beside it (S3 MetadataTooLarge, 400).
+	ErrMetadataTooLarge = errors.New("metadata too large for the backend")
 )
 
 // MinPartSize is the smallest size in bytes of a multipart part other than the

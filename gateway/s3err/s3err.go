@@ -139,6 +139,8 @@ var sentinelTable = []struct {
 	{backends.ErrSlowDown, SlowDown},
 	{backends.ErrUnavailable, ServiceUnavailable},
 	{backends.ErrInvalidRange, InvalidRange},
+	{backends.ErrAccessDenied, AccessDenied},
+	{backends.ErrMetadataTooLarge, MetadataTooLarge},
 }
 
 // FromError returns the S3 error for err and whether it was recognised. An

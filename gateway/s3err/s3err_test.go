@@ -74,7 +74,8 @@ func sentinelByName(n string) error {
 		"ErrInvalidPart": backends.ErrInvalidPart, "ErrInvalidPartOrder": backends.ErrInvalidPartOrder,
 		"ErrEntityTooSmall": backends.ErrEntityTooSmall, "ErrNotImplemented": backends.ErrNotImplemented,
 		"ErrSlowDown": backends.ErrSlowDown, "ErrUnavailable": backends.ErrUnavailable,
-		"ErrInvalidRange": backends.ErrInvalidRange,
+		"ErrInvalidRange": backends.ErrInvalidRange, "ErrAccessDenied": backends.ErrAccessDenied,
+		"ErrMetadataTooLarge": backends.ErrMetadataTooLarge,
 	}
 	if e, ok := m[n]; ok {
 		return e
