@@ -6,7 +6,7 @@
 // fstests.Run and vault's physical.ExerciseBackend.
 //
 // Differences between backends that are legitimate (a hierarchical namespace,
-// synthesised directory markers) are declared in Options; known gaps go in
+// empty directories made outside the contract) are declared in Options; known gaps go in
 // Options.Skip with their reason, never in a silent skip. Optional
 // capabilities a backend lacks make their subtests skip with the reason
 // "capability not implemented".
@@ -19,7 +19,7 @@
 // RangeRead, MetadataRoundTrip, DigestChecksumsStored, ETagIsMD5,
 // BucketNotFound, ListOrderBytewise, ListDelimiterPrefix,
 // ListDelimiterNonSlash, ListPagingStable, ListContinuationAfterCommonPrefix,
-// DirectoryMarkers, ImplicitDirectories, KeyConflict, DeleteIdempotent,
+// DirectoryMarkers, ImplicitDirectories, EmptyDirectories, KeyConflict, DeleteIdempotent,
 // HostileKeys, ConcurrentWritersOneKey, ConcurrentPutDeleteSharedPrefix,
 // OpenDuringOverwrite, CancelledPutLeavesNothing/{BodyError,CtxCancel,
 // ShortBody,LongBody}, ConditionalWrites/{Sequential,ConcurrentNoneMatch,
@@ -31,8 +31,8 @@
 // Buckets/{Lifecycle,NotEmpty,InvalidNames}.
 //
 // Listing expectations come from one reference model of ListObjectsV2 over
-// the keys a subtest stored (plus implicit markers when
-// Options.ImplicitDirMarkers), so every listing check compares whole pages:
+// exactly the keys a subtest stored (plus, in EmptyDirectories, the markers
+// of the empty directories it made), so every listing check compares whole pages:
 // entries, order, common prefixes, IsTruncated and NextStartAfter.
 package backendtest
 
@@ -75,12 +75,21 @@ type Options struct {
 	// Default: DefaultLargeObjectSize (ShortLargeObjectSize with -short).
 	LargeObjectSize int64
 
-	// ImplicitDirMarkers: every directory that exists (because an object
-	// below it exists) appears as a zero-byte "dir/" object in listings and
-	// Stat, as on HDFS. The suite then expects a "p/" marker for every
-	// parent prefix p of every stored key, in addition to the stored keys.
-	// Default: false (only explicitly written "dir/" keys are objects).
-	ImplicitDirMarkers bool
+	// EmptyDirsAreMarkers: the backend is hierarchical and an empty
+	// directory made outside the contract (by another client of the
+	// storage, e.g. hdfs dfs -mkdir) is the zero-byte marker object "dir/"
+	// in listings, Stat and Open, as on HDFS, so that S3A sees an empty
+	// directory. A non-empty directory that was not written as a marker is
+	// never an object, on any backend: every subtest expects exactly the
+	// stored keys. When true, EmptyDirectories checks these semantics with
+	// MakeEmptyDir; when false it skips. Default: false.
+	EmptyDirsAreMarkers bool
+
+	// MakeEmptyDir creates the empty directory that the marker key dir
+	// ("a/b/") names in bucket, and its missing parents, without going
+	// through the backend's contract (as another client of the storage
+	// would). Required when EmptyDirsAreMarkers. Default: nil.
+	MakeEmptyDir func(t *testing.T, b backends.Backend, bucket, dir string)
 
 	// KeyConflictIsError: the backend is hierarchical and answers
 	// ErrKeyConflict when a key is both an object and a prefix of other
@@ -137,6 +146,7 @@ var subtests = []subtest{
 	{"ListContinuationAfterCommonPrefix", testListContinuationAfterCommonPrefix},
 	{"DirectoryMarkers", testDirectoryMarkers},
 	{"ImplicitDirectories", testImplicitDirectories},
+	{"EmptyDirectories", testEmptyDirectories},
 	{"KeyConflict", testKeyConflict},
 	{"DeleteIdempotent", testDeleteIdempotent},
 	{"HostileKeys", testHostileKeys},

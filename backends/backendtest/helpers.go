@@ -351,19 +351,14 @@ func names(es []entry) []string {
 	return out
 }
 
-// withMarkers returns keys plus, when opts.ImplicitDirMarkers, every parent
-// "dir/" prefix of every key, sorted and unique.
-func (e *env) withMarkers(keys ...string) []string {
+// sortedKeys returns the stored keys a listing must show, sorted and
+// unique. No backend synthesises markers for the parents of stored keys
+// (an empty directory made outside the contract is the one extra object,
+// and only testEmptyDirectories makes those).
+func (e *env) sortedKeys(keys ...string) []string {
 	set := map[string]bool{}
 	for _, k := range keys {
 		set[k] = true
-		if e.opts.ImplicitDirMarkers {
-			for i := 0; i < len(k)-1; i++ {
-				if k[i] == '/' {
-					set[k[:i+1]] = true
-				}
-			}
-		}
 	}
 	out := make([]string, 0, len(set))
 	for k := range set {
@@ -407,7 +402,7 @@ func model(keys []string, q backends.ListQuery) (page []entry, truncated bool) {
 }
 
 // expectList checks one List page (and the full paged listing) against the
-// model over keys (already including any implicit markers).
+// model over keys.
 func (e *env) expectList(keys []string, q backends.ListQuery) {
 	e.t.Helper()
 	res, err := e.b.List(e.ctx(), e.bucket, q)

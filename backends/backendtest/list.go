@@ -43,7 +43,7 @@ func testListOrderBytewise(e *env) {
 	for i, k := range orderKeys {
 		e.put(k, []byte(fmt.Sprintf("content %d", i)))
 	}
-	keys := e.withMarkers(orderKeys...)
+	keys := e.sortedKeys(orderKeys...)
 	if !sort.StringsAreSorted(keys) {
 		panic("unsorted")
 	}
@@ -95,7 +95,7 @@ func testListDelimiterPrefix(e *env) {
 	for _, k := range treeKeys {
 		e.put(k, []byte(k))
 	}
-	keys := e.withMarkers(treeKeys...)
+	keys := e.sortedKeys(treeKeys...)
 	queries := []backends.ListQuery{
 		{Delimiter: "/"},
 		{Prefix: "photos/", Delimiter: "/"},
@@ -132,7 +132,7 @@ func testListDelimiterNonSlash(e *env) {
 	for _, k := range ks {
 		e.put(k, []byte(k))
 	}
-	keys := e.withMarkers(ks...)
+	keys := e.sortedKeys(ks...)
 	for _, q := range []backends.ListQuery{
 		{Delimiter: "-", MaxKeys: 1000},
 		{Prefix: "2024-", Delimiter: "-", MaxKeys: 1000},
@@ -230,7 +230,7 @@ func testListPagingStable(e *env) {
 	for _, k := range []string{"p/a", "p/b/c", "p/b/d", "p/b0", "p/c/x", "p/d"} {
 		e.put(k, nil)
 	}
-	keys := e.withMarkers("p/a", "p/b/c", "p/b/d", "p/b0", "p/c/x", "p/d")
+	keys := e.sortedKeys("p/a", "p/b/c", "p/b/d", "p/b0", "p/c/x", "p/d")
 	e.expectList(keys, backends.ListQuery{Prefix: "p/", Delimiter: "/", StartAfter: "p/b/", MaxKeys: 1000})
 	res, err := e.b.List(e.ctx(), e.bucket, backends.ListQuery{Prefix: "p/", Delimiter: "/", StartAfter: "p/b/", MaxKeys: 1000})
 	if err != nil {
@@ -261,7 +261,7 @@ func testListContinuationAfterCommonPrefix(e *env) {
 	for _, k := range ks {
 		e.put(k, nil)
 	}
-	keys := e.withMarkers(ks...)
+	keys := e.sortedKeys(ks...)
 	for _, mk := range []int{1, 2, 3} {
 		got := e.expectListAll(keys, backends.ListQuery{Delimiter: "/", MaxKeys: mk})
 		if len(got) != 6 {
@@ -285,10 +285,10 @@ func testListContinuationAfterCommonPrefix(e *env) {
 // Stat "dir" is ErrObjectNotFound; the empty directory lists exactly its
 // marker under prefix "dir/" delimiter "/" and as common prefix "dir/" one
 // level up. Adding a child lists marker and child; deleting "dir/" while it
-// has children removes only the marker (with ImplicitDirMarkers the marker
-// remains as long as children exist) and leaves the children. A nested
-// marker "x/y/z/" does not create markers for "x/" and "x/y/" (unless
-// ImplicitDirMarkers).
+// has children removes only the marker and leaves the children (Stat "dir/"
+// is then ErrObjectNotFound, also on hierarchical backends where the
+// directory remains). A nested marker "x/y/z/" does not create markers for
+// "x/" and "x/y/".
 func testDirectoryMarkers(e *env) {
 	meta := backends.Metadata{ContentType: "application/x-directory"}
 	info := e.putOpts("dir/", nil, backends.PutOptions{Metadata: meta})
@@ -300,7 +300,7 @@ func testDirectoryMarkers(e *env) {
 		e.t.Errorf("marker content type %q, want %q", st.Metadata.ContentType, meta.ContentType)
 	}
 	e.expectAbsent("dir")
-	keys := e.withMarkers("dir/")
+	keys := e.sortedKeys("dir/")
 	e.expectList(keys, backends.ListQuery{Prefix: "dir/", Delimiter: "/", MaxKeys: 2})
 	e.expectList(keys, backends.ListQuery{Prefix: "dir/", Delimiter: "/", MaxKeys: 1000})
 	e.expectList(keys, backends.ListQuery{Delimiter: "/", MaxKeys: 1000})
@@ -316,7 +316,7 @@ func testDirectoryMarkers(e *env) {
 
 	e.put("dir/child", []byte("c"))
 	e.put("dir/sub/grandchild", []byte("g"))
-	keys = e.withMarkers("dir/", "dir/child", "dir/sub/grandchild")
+	keys = e.sortedKeys("dir/", "dir/child", "dir/sub/grandchild")
 	e.expectList(keys, backends.ListQuery{Prefix: "dir/", Delimiter: "/", MaxKeys: 1000})
 	e.expectListAll(keys, backends.ListQuery{})
 	// Overwriting the marker keeps the children.
@@ -326,12 +326,8 @@ func testDirectoryMarkers(e *env) {
 	e.del("dir/")
 	e.expectContent("dir/child", []byte("c"))
 	e.expectContent("dir/sub/grandchild", []byte("g"))
-	if e.opts.ImplicitDirMarkers {
-		e.stat("dir/")
-	} else {
-		e.expectAbsent("dir/")
-	}
-	keys = e.withMarkers("dir/child", "dir/sub/grandchild")
+	e.expectAbsent("dir/")
+	keys = e.sortedKeys("dir/child", "dir/sub/grandchild")
 	e.expectListAll(keys, backends.ListQuery{})
 	e.expectList(keys, backends.ListQuery{Prefix: "dir/", Delimiter: "/", MaxKeys: 1000})
 
@@ -340,20 +336,18 @@ func testDirectoryMarkers(e *env) {
 	e.stat("dir/")
 	e.del("dir/child")
 	e.del("dir/sub/grandchild")
-	keys = e.withMarkers("dir/")
+	keys = e.sortedKeys("dir/")
 	e.expectListAll(keys, backends.ListQuery{})
 	e.del("dir/")
 	e.expectListAll(nil, backends.ListQuery{})
 
 	// Nested marker without parents.
 	e.putOpts("x/y/z/", nil, backends.PutOptions{Metadata: meta})
-	keys = e.withMarkers("x/y/z/")
+	keys = e.sortedKeys("x/y/z/")
 	e.expectListAll(keys, backends.ListQuery{})
 	e.expectList(keys, backends.ListQuery{Prefix: "x/", Delimiter: "/", MaxKeys: 1000})
-	if !e.opts.ImplicitDirMarkers {
-		e.expectAbsent("x/")
-		e.expectAbsent("x/y/")
-	}
+	e.expectAbsent("x/")
+	e.expectAbsent("x/y/")
 	e.del("x/y/z/")
 	e.expectListAll(nil, backends.ListQuery{})
 
@@ -368,25 +362,105 @@ func testDirectoryMarkers(e *env) {
 }
 
 // testImplicitDirectories: writing "i/j/k" does not make "i/" or "i/j/"
-// objects (unless ImplicitDirMarkers); after the last object under a prefix
+// objects (in listings or Stat, nor Stat of "i" or "i/j"); after the last object under a prefix
 // is deleted, the prefix disappears from listings (no empty common
 // prefixes left behind), while siblings stay.
 func testImplicitDirectories(e *env) {
 	e.put("i/j/k", []byte("k"))
 	e.put("i/j2/k", []byte("k"))
-	keys := e.withMarkers("i/j/k", "i/j2/k")
+	keys := e.sortedKeys("i/j/k", "i/j2/k")
 	e.expectListAll(keys, backends.ListQuery{})
-	if !e.opts.ImplicitDirMarkers {
-		e.expectAbsent("i/")
-		e.expectAbsent("i/j/")
-	}
+	e.expectAbsent("i/")
+	e.expectAbsent("i/j/")
+	e.expectList(keys, backends.ListQuery{Prefix: "i/", Delimiter: "/", MaxKeys: 1000})
+	e.expectList(keys, backends.ListQuery{Prefix: "i/j/", Delimiter: "/", MaxKeys: 1000})
+	// Deleting "i/", which is no object, removes nothing.
+	e.del("i/")
+	e.expectListAll(keys, backends.ListQuery{})
 	e.expectAbsent("i")
 	e.expectAbsent("i/j")
 	e.del("i/j/k")
-	keys = e.withMarkers("i/j2/k")
+	keys = e.sortedKeys("i/j2/k")
 	e.expectListAll(keys, backends.ListQuery{})
 	e.expectList(keys, backends.ListQuery{Prefix: "i/", Delimiter: "/", MaxKeys: 1000})
 	e.del("i/j2/k")
+	e.expectListAll(nil, backends.ListQuery{})
+	e.expectList(nil, backends.ListQuery{Delimiter: "/", MaxKeys: 1000})
+}
+
+// testEmptyDirectories: with Options.EmptyDirsAreMarkers, an empty
+// directory made outside the contract (MakeEmptyDir) is the marker object
+// "dir/": listed (exactly the marker under prefix "dir/" delimiter "/", as
+// S3A's emptiness probe wants; a common prefix one level up), found by Stat
+// and Open with zero bytes and the ETag of empty content, while "dir" and
+// its non-empty parents are no objects. Once it has a child it is no object
+// either (only the child is listed, Stat "dir/" is ErrObjectNotFound, and
+// DELETE "dir/" removes nothing); deleting that last child removes the
+// prefix from listings, and deleting an empty directory's marker removes
+// it and the parents it alone kept. Without the option the subtest skips.
+func testEmptyDirectories(e *env) {
+	if !e.opts.EmptyDirsAreMarkers {
+		e.t.Skip("backend has no empty directories outside its objects (Options.EmptyDirsAreMarkers is false)")
+	}
+	if e.opts.MakeEmptyDir == nil {
+		e.t.Fatal("backendtest: Options.EmptyDirsAreMarkers needs Options.MakeEmptyDir")
+	}
+	mkdir := func(dir string) { e.opts.MakeEmptyDir(e.t, e.b, e.bucket, dir) }
+	mkdir("e/")
+	mkdir("n/deep/empty/")
+	e.put("n/f", []byte("f"))
+	keys := e.sortedKeys("e/", "n/deep/empty/", "n/f")
+	e.expectListAll(keys, backends.ListQuery{})
+	for _, mk := range []int{1, 2, 1000} {
+		e.expectListAll(keys, backends.ListQuery{Delimiter: "/", MaxKeys: mk})
+		e.expectListAll(keys, backends.ListQuery{Prefix: "n/", Delimiter: "/", MaxKeys: mk})
+		e.expectListAll(keys, backends.ListQuery{Prefix: "n/", MaxKeys: mk})
+	}
+	e.expectList(keys, backends.ListQuery{Prefix: "n/deep/", Delimiter: "/", MaxKeys: 1000})
+	e.expectList(keys, backends.ListQuery{Prefix: "n/deep/empty/", Delimiter: "/", MaxKeys: 1000})
+	e.expectList(keys, backends.ListQuery{Prefix: "e", Delimiter: "/", MaxKeys: 1000})
+	// S3A's emptiness probe: exactly the marker, nothing else.
+	res, err := e.b.List(e.ctx(), e.bucket, backends.ListQuery{Prefix: "e/", Delimiter: "/", MaxKeys: 2})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(res.Objects) != 1 || res.Objects[0].Key != "e/" || res.Objects[0].Size != 0 || res.Objects[0].ETag != emptyMD5 || len(res.CommonPrefixes) != 0 {
+		e.t.Errorf("empty directory listing = %+v, want exactly the marker", res)
+	}
+	for _, k := range []string{"e/", "n/deep/empty/"} {
+		if st := e.expectContent(k, nil); st.ETag != emptyMD5 {
+			e.t.Errorf("Stat %s: ETag %q, want %q", k, st.ETag, emptyMD5)
+		}
+	}
+	e.expectAbsent("e")
+	e.expectAbsent("n/")
+	e.expectAbsent("n/deep/")
+	e.expectAbsent("n/deep/empty")
+
+	// A child turns the directory into a mere prefix.
+	e.put("e/child", []byte("c"))
+	keys = e.sortedKeys("e/child", "n/deep/empty/", "n/f")
+	e.expectListAll(keys, backends.ListQuery{})
+	e.expectList(keys, backends.ListQuery{Prefix: "e/", Delimiter: "/", MaxKeys: 1000})
+	e.expectList(keys, backends.ListQuery{Delimiter: "/", MaxKeys: 1000})
+	e.expectAbsent("e/")
+	e.del("e/")
+	e.expectContent("e/child", []byte("c"))
+	e.expectListAll(keys, backends.ListQuery{})
+	// Its last child gone, the directory goes too: it was no marker.
+	e.del("e/child")
+	keys = e.sortedKeys("n/deep/empty/", "n/f")
+	e.expectListAll(keys, backends.ListQuery{})
+	e.expectList(keys, backends.ListQuery{Delimiter: "/", MaxKeys: 1000})
+	e.expectAbsent("e/")
+	// Deleting the empty directory's marker removes it and the parent it
+	// alone kept; "n/" stays while "n/f" exists.
+	e.del("n/deep/empty/")
+	keys = e.sortedKeys("n/f")
+	e.expectListAll(keys, backends.ListQuery{})
+	e.expectList(keys, backends.ListQuery{Prefix: "n/", Delimiter: "/", MaxKeys: 1000})
+	e.expectAbsent("n/deep/")
+	e.del("n/f")
 	e.expectListAll(nil, backends.ListQuery{})
 	e.expectList(nil, backends.ListQuery{Delimiter: "/", MaxKeys: 1000})
 }
@@ -432,7 +506,7 @@ func testKeyConflict(e *env) {
 	e.expectContent("c/d", []byte("file c/d"))
 	e.expectContent("f", []byte("file f"))
 	e.stat("m/")
-	e.expectListAll(e.withMarkers(stored...), backends.ListQuery{})
+	e.expectListAll(e.sortedKeys(stored...), backends.ListQuery{})
 	if e.opts.KeyConflictIsError {
 		e.expectAbsent("a/b")
 		e.expectAbsent("a/")
@@ -445,7 +519,7 @@ func testKeyConflict(e *env) {
 		e.expectContent("c/d", []byte("file c/d"))
 		e.expectContent("a", []byte("file a"))
 		e.expectContent("f", []byte("file f"))
-		e.expectListAll(e.withMarkers(stored...), backends.ListQuery{})
+		e.expectListAll(e.sortedKeys(stored...), backends.ListQuery{})
 		// Once the conflicting object is gone, the other key can be written.
 		e.del("a")
 		e.put("a/b", []byte("now a dir"))

@@ -29,12 +29,13 @@ type Config struct {
 	Kerberos KerberosConfig `yaml:"kerberos"`
 	// DataTransferProtection is the minimum SASL protection on DataNode
 	// connections: "" (none, or whatever the cluster's
-	// dfs.encrypt.data.transfer demands), "authentication", "integrity" or
-	// "privacy"; it must match the cluster's dfs.data.transfer.protection.
-	// Known limit: colinmarc/hdfs v2.4.0 loses bytes when a read spans two
-	// SASL frames with integrity or privacy (digestMD5IntegrityConn.Read and
-	// digestMD5PrivacyConn.Read return only the second part's count), so
-	// reads fail against such clusters; writes work. Default: "".
+	// dfs.encrypt.data.transfer demands) or "authentication"; it must match
+	// the cluster's dfs.data.transfer.protection. "integrity" and "privacy"
+	// are refused by New with a configuration error: colinmarc/hdfs v2.4.0
+	// loses bytes when a read spans two SASL frames with integrity or
+	// privacy (digestMD5IntegrityConn.Read and digestMD5PrivacyConn.Read
+	// return only the second part's count), so reads would fail or return
+	// corrupt data against such clusters. Default: "".
 	//
 	// There is no rpc_protection key: colinmarc/hdfs always takes the
 	// highest QOP the NameNode offers (hadoop.rpc.protection) and cannot be
@@ -134,9 +135,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Root = path.Clean(c.Root)
 	switch c.DataTransferProtection {
-	case "", "authentication", "integrity", "privacy":
+	case "", "authentication":
+	case "integrity", "privacy":
+		return c, fmt.Errorf("%w: data_transfer_protection %q is not supported: the HDFS client library (colinmarc/hdfs v2.4.0) corrupts reads that span two SASL frames under integrity or privacy protection; configure the cluster's dfs.data.transfer.protection as authentication (or use \"\" without SASL)", errConfig, c.DataTransferProtection)
 	default:
-		return c, fmt.Errorf("%w: data_transfer_protection %q (want \"\", authentication, integrity or privacy)", errConfig, c.DataTransferProtection)
+		return c, fmt.Errorf("%w: data_transfer_protection %q (want \"\" or authentication)", errConfig, c.DataTransferProtection)
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = DefaultPoolSize

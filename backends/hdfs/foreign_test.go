@@ -16,8 +16,9 @@ import (
 )
 
 // TestForeignFiles: files written into HDFS by Hadoop's own FsShell (hdfs
-// dfs -put / -appendToFile, not through lakegate) are listed with their
-// directories as markers, read whole and by range byte for byte, and carry a
+// dfs -mkdir / -put / -appendToFile, not through lakegate) are listed without
+// markers for their (non-empty) directories, while an empty directory made
+// by FsShell is the marker object S3A expects; files are read whole and by range byte for byte, and carry a
 // stable, non-empty ETag (the same across Stat, Open, List and a second
 // backend process) that changes when the file changes. A lakegate object
 // appended to by FsShell stops reporting its stored (now wrong) MD5 ETag.
@@ -41,7 +42,7 @@ func TestForeignFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := cfg.Root + "/" + bucket + "/spark/out/part-00000.bin"
-	d.fsshell(t, nil, "-mkdir", "-p", cfg.Root+"/"+bucket+"/spark/out")
+	d.fsshell(t, nil, "-mkdir", "-p", cfg.Root+"/"+bucket+"/spark/out", cfg.Root+"/"+bucket+"/spark/empty")
 	d.fsshell(t, nil, "-put", local, dst)
 
 	res, err := b.List(ctx, bucket, backends.ListQuery{MaxKeys: 1000})
@@ -56,15 +57,29 @@ func TestForeignFiles(t *testing.T) {
 			listed = o
 		}
 	}
-	if want := []string{"spark/", "spark/out/", "spark/out/part-00000.bin"}; !equalStrings(keys, want) {
+	// The non-empty directories spark and spark/out are no objects; the
+	// empty spark/empty is one.
+	if want := []string{"spark/empty/", "spark/out/part-00000.bin"}; !equalStrings(keys, want) {
 		t.Fatalf("List = %v, want %v", keys, want)
 	}
 	if listed.Size != int64(len(data)) || listed.ETag == "" || listed.LastModified.IsZero() {
 		t.Fatalf("listed %+v", listed)
 	}
 	res, err = b.List(ctx, bucket, backends.ListQuery{Prefix: "spark/", Delimiter: "/", MaxKeys: 1000})
-	if err != nil || len(res.Objects) != 1 || res.Objects[0].Key != "spark/" || len(res.CommonPrefixes) != 1 || res.CommonPrefixes[0] != "spark/out/" {
+	if err != nil || len(res.Objects) != 0 || !equalStrings(res.CommonPrefixes, []string{"spark/empty/", "spark/out/"}) {
 		t.Fatalf("List(spark/, /) = %+v, %v", res, err)
+	}
+	res, err = b.List(ctx, bucket, backends.ListQuery{Prefix: "spark/empty/", Delimiter: "/", MaxKeys: 2})
+	if err != nil || len(res.Objects) != 1 || res.Objects[0].Key != "spark/empty/" || res.Objects[0].Size != 0 || len(res.CommonPrefixes) != 0 {
+		t.Fatalf("List(spark/empty/, /) = %+v, %v, want exactly the marker", res, err)
+	}
+	if st, err := b.Stat(ctx, bucket, "spark/empty/"); err != nil || st.Size != 0 || st.ETag != emptyMD5 {
+		t.Errorf("Stat spark/empty/ = %+v, %v, want the empty marker", st, err)
+	}
+	for _, k := range []string{"spark/", "spark/out/"} {
+		if _, err := b.Stat(ctx, bucket, k); !errors.Is(err, backends.ErrObjectNotFound) {
+			t.Errorf("Stat %s (a non-empty directory made by FsShell): %v, want ErrObjectNotFound", k, err)
+		}
 	}
 
 	st, err := b.Stat(ctx, bucket, "spark/out/part-00000.bin")

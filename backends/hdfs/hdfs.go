@@ -3,11 +3,16 @@
 //
 // Layout: bucket b is the directory <root>/b and object key k the file
 // <root>/b/k (see keys.go for the exact mapping and the keys refused with
-// backends.ErrInvalidObjectName). HDFS directories are S3A directory
-// markers: every directory "d" below a bucket appears as the zero-byte object
-// "d/" (ETag of empty content) in listings and Stat; PUT "d/" creates one;
-// DELETE "d/" on a non-empty directory succeeds and leaves the children;
-// Stat "d" is ErrObjectNotFound. A key that is both a file and a directory
+// backends.ErrInvalidObjectName). Directory markers: PUT "d/" creates the
+// directory d and records it as an explicit marker (xattrMeta on the
+// directory). A directory below a bucket is the zero-byte object "d/" (ETag
+// of empty content) in listings, Stat and Open only while it is an explicit
+// marker or empty (an empty directory made by another HDFS client, e.g.
+// hdfs dfs -mkdir or Spark, so S3A sees an empty directory); a non-empty
+// directory without the record shows only through its contents (a common
+// prefix with a delimiter), exactly as on S3. DELETE "d/" on a non-empty
+// directory drops the record and leaves the children; Stat "d" is
+// ErrObjectNotFound. A key that is both a file and a directory
 // prefix ("a" and "a/b") is refused with backends.ErrKeyConflict. Deleting
 // the last object of a directory removes the directories left empty, up to
 // the bucket, except those made by PUT "d/" (explicit markers), as on S3.
@@ -436,8 +441,12 @@ func (b *Backend) wrap(op, p string, err error) error {
 	case strings.Contains(ex, "PathComponentTooLongException"), strings.HasSuffix(ex, "InvalidPathException"),
 		strings.Contains(ex, "MaxDirectoryItemsExceededException"):
 		return fmt.Errorf("hdfs %s %s: %w: %w", op, p, backends.ErrInvalidObjectName, err)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("hdfs %s %s: permission denied for the gateway's HDFS user: %w", op, p, err)
+	case strings.Contains(err.Error(), "XAttr is too big"):
+		// The cluster's dfs.namenode.fs-limits.max-xattr-size is below
+		// the limit encode checks.
+		return fmt.Errorf("hdfs %s %s: %w: %w", op, p, backends.ErrMetadataTooLarge, err)
+	case errors.Is(err, os.ErrPermission), strings.HasSuffix(ex, "AccessControlException"):
+		return fmt.Errorf("hdfs %s %s: permission denied for the gateway's HDFS user: %w: %w", op, p, backends.ErrAccessDenied, err)
 	}
 	return fmt.Errorf("hdfs %s %s: %w", op, p, err)
 }
@@ -466,7 +475,8 @@ type objStat struct {
 }
 
 // statObject returns the object at key: a file for a plain key, a
-// directory for a key ending in "/". Errors: ErrInvalidObjectName,
+// directory that is a marker (see dirIsMarker) for a key ending in "/".
+// Errors: ErrInvalidObjectName,
 // ErrBucketNotFound, ErrObjectNotFound, ErrUnavailable.
 func (b *Backend) statObject(c *client, bucket, bdir, key string) (objStat, error) {
 	p, isDir, err := keyToPath(bdir, key, b.maxComp)
@@ -490,6 +500,16 @@ func (b *Backend) statObject(c *client, bucket, bdir, key string) (objStat, erro
 			return objStat{}, fmt.Errorf("hdfs %s/%s: %w", bucket, key, backends.ErrObjectNotFound)
 		}
 		return objStat{}, b.wrap("getXAttrs", p, err)
+	}
+	if isDir && attrs[xattrMeta] == "" {
+		// Not an explicit marker: an object only while empty.
+		vis, err := b.dirIsMarker(c, p, fi, childrenNum(fi))
+		switch {
+		case err != nil && notFound(err), err == nil && !vis:
+			return objStat{}, fmt.Errorf("hdfs %s/%s: %w", bucket, key, backends.ErrObjectNotFound)
+		case err != nil:
+			return objStat{}, b.wrap("readdir", p, err)
+		}
 	}
 	st := objStat{info: objectInfo(key, fi, attrs), fi: fi, path: p, id: id, dir: isDir}
 	if m, ok := decodeMeta(attrs[xattrMeta]); ok {
@@ -1079,6 +1099,12 @@ func (b *Backend) checkCondition(c *client, bucket, bdir, key, p string, isDir b
 		return b.wrap("stat", p, err)
 	}
 	exists := err == nil && fi.IsDir() == isDir
+	if exists && isDir {
+		// A non-empty directory without a marker record is no object.
+		if exists, err = b.dirIsMarker(c, p, fi, childrenNum(fi)); err != nil && !notFound(err) {
+			return b.wrap("getXAttrs", p, err)
+		}
+	}
 	if cond.IfNoneMatchStar && exists {
 		return fmt.Errorf("hdfs put %s/%s: object exists: %w", bucket, key, backends.ErrPreconditionFailed)
 	}

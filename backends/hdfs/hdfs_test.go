@@ -3,6 +3,7 @@ package hdfs
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,15 +23,28 @@ func TestConformance(t *testing.T) {
 	}, backendtest.Options{
 		// 1 GiB + 1 byte: several HDFS blocks, past 2^30, and within a CI
 		// budget (the suite's default is 2 GiB + 1).
-		LargeObjectSize:    1<<30 + 1,
-		ImplicitDirMarkers: true,
-		KeyConflictIsError: true,
+		LargeObjectSize:     1<<30 + 1,
+		EmptyDirsAreMarkers: true,
+		MakeEmptyDir:        mkdirOutside,
+		KeyConflictIsError:  true,
 		Reopen: func(t *testing.T, _ backends.Backend) backends.Backend {
 			b, _ := open(t, cfg)
 			return b
 		},
 		CheckInvariants: checkStagingEmpty,
 	})
+}
+
+// mkdirOutside creates the directory of the marker key dir in bucket (and
+// its parents) with a plain HDFS mkdir, as hdfs dfs -mkdir -p or Spark
+// would: no lakegate attributes.
+func mkdirOutside(t *testing.T, bb backends.Backend, bucket, dir string) {
+	t.Helper()
+	b := bb.(*Backend)
+	p := b.root + "/" + bucket + "/" + strings.TrimSuffix(dir, "/")
+	if err := b.withClient(t.Context(), true, func(c *client) error { return c.mkdirAll(p, 0o755) }); err != nil {
+		t.Fatalf("mkdir %s: %v", p, err)
+	}
 }
 
 // checkStagingEmpty fails if a temporary file or lock is left in the

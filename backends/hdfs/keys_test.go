@@ -217,8 +217,15 @@ func TestDerivedETag(t *testing.T) {
 
 func TestMetaTooLarge(t *testing.T) {
 	m := newStoredMeta(backends.Metadata{User: map[string]string{"big": strings.Repeat("v", maxXAttrBytes)}}, emptyMD5, 0)
-	if _, err := m.encode(); err == nil {
-		t.Error("encode accepted metadata above the xattr limit")
+	if _, err := m.encode(); !errors.Is(err, backends.ErrMetadataTooLarge) {
+		t.Errorf("encode of metadata above the xattr limit: %v, want ErrMetadataTooLarge", err)
+	}
+	if _, err := encodeTags(map[string]string{"big": strings.Repeat("v", maxXAttrBytes)}); !errors.Is(err, backends.ErrMetadataTooLarge) {
+		t.Errorf("encodeTags of a tag set above the xattr limit: %v, want ErrMetadataTooLarge", err)
+	}
+	// Just below the limit is accepted.
+	if _, err := newStoredMeta(backends.Metadata{User: map[string]string{"ok": strings.Repeat("v", maxXAttrBytes/2)}}, emptyMD5, 0).encode(); err != nil {
+		t.Errorf("encode of metadata below the limit: %v", err)
 	}
 }
 

@@ -95,6 +95,34 @@ func (b *Backend) readDirSorted(c *client, dir string) (os.FileInfo, []dirEnt, e
 	return fi, ents, nil
 }
 
+// dirIsMarker reports whether the directory p (status fi, n children or
+// -1 if unknown) is the marker object "dir/": an explicit marker (made by
+// PUT "dir/", recorded in xattrMeta) or an empty directory (made by another
+// HDFS client, or an explicit marker whose record was dropped). A
+// non-empty directory without the record is no object, only a prefix. It
+// costs nothing for an empty directory and one NameNode call otherwise
+// (two when n is unknown and the directory is not a marker). Errors from
+// HDFS are returned unwrapped (notFound when p is gone).
+func (b *Backend) dirIsMarker(c *client, p string, fi os.FileInfo, n int) (bool, error) {
+	if n == 0 {
+		return true, nil
+	}
+	attrs, err := c.getXAttrs(b.attrPath(p, fileID(fi)), xattrMeta)
+	switch {
+	case err == nil:
+		return attrs[xattrMeta] != "", nil
+	case !isXAttrMissing(err):
+		return false, err
+	case n > 0:
+		return false, nil
+	}
+	fis, err := c.readDir(p)
+	if err != nil {
+		return false, err
+	}
+	return len(fis) == 0, nil
+}
+
 // errNotDir: a listing found a file where a directory was expected.
 var errNotDir = errors.New("not a directory")
 
@@ -118,7 +146,9 @@ type lister struct {
 }
 
 // List returns one page of the bucket's keys, see backends.Backend and the
-// notes at the top of this file. Directories appear as "dir/" markers.
+// notes at the top of this file. A directory appears as the "dir/" marker
+// object only when it is an explicit marker or empty (see dirIsMarker);
+// any other directory shows only through its contents, as on S3.
 // Objects carry Key, Size, ETag and LastModified (and the metadata stored
 // with them). Errors: ErrBucketNotFound, ErrUnavailable. Safe for
 // concurrent use.
@@ -160,8 +190,16 @@ func (l *lister) run(bucket, bdir string) error {
 		return l.b.wrap("list", dir, err)
 	}
 	if base != "" && rest == "" && base > l.q.StartAfter {
-		// The prefix names a directory: its own marker comes first.
-		if l.emit(listed{key: base, fi: fi, p: dir}) {
+		// The prefix names a directory: its own marker, if it is one,
+		// comes first.
+		vis, err := l.b.dirIsMarker(l.c, dir, fi, len(ents))
+		switch {
+		case err != nil && notFound(err):
+			return l.b.bucketExists(l.c, bucket, bdir)
+		case err != nil:
+			return l.b.wrap("getXAttrs", dir, err)
+		}
+		if vis && l.emit(listed{key: base, fi: fi, p: dir}) {
 			return nil
 		}
 	}
@@ -238,10 +276,22 @@ func (l *lister) walk(dir, keyPrefix, filter string, ents []dirEnt) (bool, error
 			}
 			continue
 		}
-		if k > after && l.emit(listed{key: k, fi: e.fi, p: p}) {
-			return true, nil
+		if k > after {
+			vis := true
+			if isDir {
+				var err error
+				if vis, err = l.b.dirIsMarker(l.c, p, e.fi, childrenNum(e.fi)); err != nil {
+					if notFound(err) {
+						continue // removed meanwhile
+					}
+					return false, l.b.wrap("getXAttrs", p, err)
+				}
+			}
+			if vis && l.emit(listed{key: k, fi: e.fi, p: p}) {
+				return true, nil
+			}
 		}
-		if !isDir {
+		if !isDir || childrenNum(e.fi) == 0 {
 			continue
 		}
 		_, sub, err := l.b.readDirSorted(l.c, p)

@@ -95,15 +95,15 @@ func (s storedMeta) metadata(content bool) backends.Metadata {
 	return m
 }
 
-// encode returns s as the xattr value, or an error if it exceeds the HDFS
-// xattr size limit.
+// encode returns s as the xattr value, or an error wrapping
+// backends.ErrMetadataTooLarge if it exceeds the HDFS xattr size limit.
 func (s storedMeta) encode() (string, error) {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return "", err
 	}
 	if len(b)+len(xattrMeta) > maxXAttrBytes {
-		return "", fmt.Errorf("object metadata of %d bytes exceeds the HDFS xattr limit of %d bytes", len(b), maxXAttrBytes)
+		return "", fmt.Errorf("object metadata of %d bytes exceeds the HDFS xattr limit of %d bytes: %w", len(b), maxXAttrBytes, backends.ErrMetadataTooLarge)
 	}
 	return string(b), nil
 }
@@ -127,7 +127,7 @@ func encodeTags(tags map[string]string) (string, error) {
 		return "", err
 	}
 	if len(b)+len(xattrTags) > maxXAttrBytes {
-		return "", fmt.Errorf("tag set of %d bytes exceeds the HDFS xattr limit", len(b))
+		return "", fmt.Errorf("tag set of %d bytes exceeds the HDFS xattr limit of %d bytes: %w", len(b), maxXAttrBytes, backends.ErrMetadataTooLarge)
 	}
 	return string(b), nil
 }

@@ -117,7 +117,7 @@ func (b *Backend) CreateMultipartUpload(ctx context.Context, bucket, key string,
 		return "", err
 	}
 	if len(v)+len(xattrUpload) > maxXAttrBytes {
-		return "", fmt.Errorf("hdfs upload of %q: metadata of %d bytes exceeds the HDFS xattr limit", key, len(v))
+		return "", fmt.Errorf("hdfs upload of %q: metadata of %d bytes exceeds the HDFS xattr limit: %w", key, len(v), backends.ErrMetadataTooLarge)
 	}
 	id := randomHex(uploadIDLen / 2)
 	dir, _ := b.uploadDir(bucket, id)
