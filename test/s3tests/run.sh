@@ -16,11 +16,12 @@
 #   LAKEGATE_S3TESTS_RAW=1  report expected failures as plain failures (raw pass/fail counts)
 #
 # It starts its own gateway (posix backend in the work directory, identities for the suite's
-# main, alt and tenant users), runs test_s3.py with the deselections and expected failures of
+# main, alt and tenant users), runs test_s3.py and test_headers.py with the deselections and expected failures of
 # expected-failures.txt, stops the gateway it started, and exits non-zero on unexpected failures.
 set -euo pipefail
 
 : "${S3TESTS_DIR:?set S3TESTS_DIR to an s3-tests checkout (see test/s3tests/README.md)}"
+S3TESTS_DIR=$(cd "$S3TESTS_DIR" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 py=${S3TESTS_PYTHON:-python3}
@@ -28,9 +29,11 @@ bin=${LAKEGATE_BIN:-$repo/bin/lakegate}
 port=${S3TESTS_PORT:-9380}
 timeout_s=${S3TESTS_TIMEOUT:-120}
 work=${S3TESTS_WORK:-$(mktemp -d /tmp/lakegate-s3tests.XXXXXX)}
-suite=$S3TESTS_DIR/s3tests/functional/test_s3.py
-[ -f "$suite" ] || suite=$S3TESTS_DIR/s3tests_boto3/functional/test_s3.py
-[ -f "$suite" ] || { echo "run.sh: no functional/test_s3.py under $S3TESTS_DIR" >&2; exit 2; }
+fdir=$S3TESTS_DIR/s3tests/functional
+[ -f "$fdir/test_s3.py" ] || fdir=$S3TESTS_DIR/s3tests_boto3/functional
+[ -f "$fdir/test_s3.py" ] || { echo "run.sh: no functional/test_s3.py under $S3TESTS_DIR" >&2; exit 2; }
+suites=("$fdir/test_s3.py")
+[ -f "$fdir/test_headers.py" ] && suites+=("$fdir/test_headers.py")
 [ -x "$bin" ] || { echo "run.sh: no gateway binary at $bin (make build)" >&2; exit 2; }
 "$py" -c 'import boto3, pytest, pytest_timeout' || { echo "run.sh: $py lacks boto3/pytest/pytest-timeout" >&2; exit 2; }
 
@@ -83,7 +86,7 @@ rc=0
 (cd "$S3TESTS_DIR" && S3TEST_CONF=$work/s3tests.conf \
     LAKEGATE_S3TESTS_EXPECTED=$here/expected-failures.txt \
     PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} \
-    "$py" -m pytest -p lakegate_s3tests "$suite" -q -rfE --timeout="$timeout_s" \
+    "$py" -m pytest -p lakegate_s3tests "${suites[@]}" -q -rfE --timeout="$timeout_s" \
         -o junit_family=xunit1 --junitxml="$work/junit.xml" "$@") || rc=$?
 echo "run.sh: junit report $work/junit.xml, gateway log $work/lakegate.log"
 exit "$rc"
