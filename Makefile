@@ -10,7 +10,7 @@ export LAKEGATE_ROOT_ACCESS_KEY LAKEGATE_ROOT_SECRET_KEY
 # Fuzz time per target in `make test` (short, CI); use `make fuzz FUZZTIME=5m` locally.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit fuzz fuzz-short dev-up dev-down integration blackbox bench vet clean
+.PHONY: all build run test test-spark deps unit fuzz fuzz-short dev-up dev-down integration blackbox bench vet clean
 
 all: build
 
@@ -27,6 +27,11 @@ run: build
 # suite against every backend, then stops the stack.
 test: deps build vet unit fuzz-short
 	bash test/integration.sh
+
+# Spark 3.5 and Hadoop S3A (3.3.4 SDK v1, 3.4.x SDK v2) end to end through the
+# gateway on HDFS- and RGW-backed buckets, plus hadoop-aws's S3A contract tests.
+test-spark: build
+	bash test/spark/run.sh
 
 deps:
 	bash deploy/dev/install.sh
