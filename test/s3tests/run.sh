@@ -13,6 +13,7 @@
 #   S3TESTS_PORT     loopback port for the gateway it starts. Default: 9380
 #   S3TESTS_WORK     directory for data, configs, logs and junit.xml. Default: a new mktemp -d
 #   S3TESTS_TIMEOUT  per-test timeout in seconds. Default: 120
+#   S3TESTS_EXPECTED deselections and expected failures. Default: expected-failures.txt here
 #   LAKEGATE_S3TESTS_RAW=1  report expected failures as plain failures (raw pass/fail counts)
 #
 # It starts its own gateway (posix backend in the work directory, identities for the suite's
@@ -84,7 +85,7 @@ curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "run.sh: gateway n
 echo "run.sh: gateway pid $gw on 127.0.0.1:$port, work dir $work"
 rc=0
 (cd "$S3TESTS_DIR" && S3TEST_CONF=$work/s3tests.conf \
-    LAKEGATE_S3TESTS_EXPECTED=$here/expected-failures.txt \
+    LAKEGATE_S3TESTS_EXPECTED=${S3TESTS_EXPECTED:-$here/expected-failures.txt} \
     PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} \
     "$py" -m pytest -p lakegate_s3tests "${suites[@]}" -q -rfE --timeout="$timeout_s" \
         -o junit_family=xunit1 --junitxml="$work/junit.xml" "$@") || rc=$?
