@@ -7,7 +7,7 @@
 #   S3TESTS_DIR=/path/to/s3-tests test/s3tests/run.sh [extra pytest arguments]
 #
 # Environment:
-#   S3TESTS_DIR      s3-tests checkout (required)
+#   S3TESTS_DIR      s3-tests checkout; without it run.sh only says it skipped the suite
 #   S3TESTS_PYTHON   Python with the suite's requirements and pytest-timeout. Default: python3
 #   LAKEGATE_BIN     gateway binary. Default: <repo>/bin/lakegate (make build)
 #   S3TESTS_PORT     loopback port for the gateway it starts. Default: 9380
@@ -21,7 +21,10 @@
 # expected-failures.txt, stops the gateway it started, and exits non-zero on unexpected failures.
 set -euo pipefail
 
-: "${S3TESTS_DIR:?set S3TESTS_DIR to an s3-tests checkout (see test/s3tests/README.md)}"
+if [ -z "${S3TESTS_DIR:-}" ]; then
+    echo "run.sh: S3TESTS_DIR is not set; skipping ceph/s3-tests (see test/s3tests/README.md)"
+    exit 0
+fi
 S3TESTS_DIR=$(cd "$S3TESTS_DIR" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
