@@ -90,6 +90,7 @@ def parse_args():
     p.add_argument("--work", required=True, help="scratch directory (Spark local dir, S3A buffers, staging)")
     p.add_argument("--memory", default="1536m")
     p.add_argument("--cleanup", action="store_true", help="delete --base at the end")
+    p.add_argument("--conf", action="append", default=[], metavar="NAME=VALUE", help="extra Hadoop setting (repeatable)")
     return p.parse_args()
 
 
@@ -134,6 +135,9 @@ def build_session(a):
              .config("spark.kerberos.keytab", a.keytab))
     if a.krb5_conf:
         jvm_opts.append("-Djava.security.krb5.conf=" + a.krb5_conf)
+    for kv in a.conf:
+        k, _, v = kv.partition("=")
+        b = b.config("spark.hadoop." + k, v)
     b = b.config("spark.driver.extraJavaOptions", " ".join(jvm_opts))
     return b.getOrCreate()
 
