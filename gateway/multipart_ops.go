@@ -813,7 +813,14 @@ func mpVerifyPartChecksums(rc *reqCtx, mp backends.Multipart, uploadID string, p
 	for _, m := range sums {
 		given = given || len(m) > 0
 	}
-	if !given {
+	// x-amz-checksum-<algo> on Complete is the object's composite checksum.
+	objectSums := map[string]string{}
+	for a := range mpChecksumHashes {
+		if v := strings.TrimSpace(rc.r.Header.Get("x-amz-checksum-" + strings.ToLower(a))); v != "" {
+			objectSums[a] = v
+		}
+	}
+	if !given && len(objectSums) == 0 {
 		return nil
 	}
 	stored := map[int]map[string]string{}
@@ -836,6 +843,23 @@ func mpVerifyPartChecksums(rc *reqCtx, mp backends.Multipart, uploadID string, p
 			if stored[p.PartNumber][a] != v {
 				return s3err.InvalidPart.With("the " + a + " checksum of part " + strconv.Itoa(p.PartNumber) + " does not match the uploaded part")
 			}
+		}
+	}
+	for a, want := range objectSums {
+		partSums := make([]string, 0, len(parts))
+		for _, p := range parts {
+			ps := stored[p.PartNumber][a]
+			if ps == "" {
+				return s3err.InvalidRequest.With("part " + strconv.Itoa(p.PartNumber) + " was uploaded without an " + a + " checksum")
+			}
+			partSums = append(partSums, ps)
+		}
+		got, err := backends.CompositeChecksum(a, partSums)
+		if err != nil {
+			return s3err.InvalidRequest.With("the x-amz-checksum-" + strings.ToLower(a) + " of a multipart object must be the composite checksum of parts uploaded with that algorithm")
+		}
+		if want != got && want+"-"+strconv.Itoa(len(parts)) != got {
+			return s3err.BadDigest.With("the x-amz-checksum-" + strings.ToLower(a) + " header does not match the composite checksum of the parts")
 		}
 	}
 	return nil
