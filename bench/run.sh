@@ -6,7 +6,7 @@
 # The gateway under test is built from the working tree (bin/lakegate-bench-gw)
 # and started by this script on LAKEGATE_BENCH_LISTEN (default
 # 127.0.0.1:9480), apart from any gateway already running on the dev port, with
-# the dev stack's configuration (.dev/lakegate.yaml). A second one on
+# the dev stack's configuration (.dev/lakegate.yaml, without hdfs). A second one on
 # LAKEGATE_BENCH_LISTEN2 (default 127.0.0.1:9481; empty: none) has
 # skip_etag_check: true on its s3 backends (no MD5 in the gateway, see
 # backends/s3 Config.SkipETagCheck) and is an extra target ("-noetag") of the
@@ -27,12 +27,21 @@ go build -o bin/lakegate-bench ./bench
 go build -o bin/lakegate-bench-gw ./cmd/lakegate
 out=bench/out/results.txt
 
-# The second gateway's configuration: .dev/lakegate.yaml with
-# skip_etag_check: true in every s3 backend entry.
+# The gateways' configuration: .dev/lakegate.yaml without the hdfs backend
+# (not benchmarked here; a gateway does not start while its KDC is down);
+# the second one's with skip_etag_check: true in every s3 backend entry.
 mkdir -p .dev/bench
+awk 'function flush() {
+    if (blk !~ /\n[[:space:]]+type:[[:space:]]*hdfs[[:space:]]*\n/) printf "%s", blk
+    blk = ""
+  }
+  /^[[:space:]]*- name:/ { flush(); inb = 1 }
+  inb && /^[^[:space:]#-]/ { flush(); inb = 0 }
+  { if (inb) blk = blk $0 "\n"; else print }
+  END { flush() }' .dev/lakegate.yaml > .dev/bench/lakegate.yaml
 awk '{ print }
   /^[[:space:]]+type:[[:space:]]*s3[[:space:]]*$/ { match($0, /^[[:space:]]+/); print substr($0, 1, RLENGTH) "skip_etag_check: true" }' \
-  .dev/lakegate.yaml > .dev/bench/lakegate-noetag.yaml
+  .dev/bench/lakegate.yaml > .dev/bench/lakegate-noetag.yaml
 
 gw_pid="" gw2_pid=""
 stop_gw() {
@@ -64,7 +73,7 @@ wait_ready() { # listen address, PID
 }
 start_gw() { # fresh gateways, so VmHWM covers only what follows
   stop_gw
-  gw_pid=$(launch .dev/lakegate.yaml "$listen") || exit 1
+  gw_pid=$(launch .dev/bench/lakegate.yaml "$listen") || exit 1
   if [[ -n "$listen2" && ${1:-} != one ]]; then
     gw2_pid=$(launch .dev/bench/lakegate-noetag.yaml "$listen2") || exit 1
     wait_ready "$listen2" "$gw2_pid"
