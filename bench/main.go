@@ -292,9 +292,10 @@ func (t *target) cleanup(ctx context.Context, count int) {
 }
 
 func report(rs []result, targets []target, baseline string, size int64, count, conc, reps int) {
-	fmt.Printf("\nsummary: size %d bytes, %d objects x %d reps, concurrency %d; median of reps; ratio = target / %s\n",
-		size, count, reps, conc, baseline)
-	fmt.Printf("%-4s %-22s %12s %12s %8s\n", "op", "target", "MB/s", "ops/s", "ratio")
+	fmt.Printf("\nsummary: size %d bytes, %d objects x %d reps, concurrency %d; median of reps; ratio = target / %s;\n"+
+		"paired = median over reps of target / %s within the same rep (back to back, so less exposed to load changes)\n",
+		size, count, reps, conc, baseline, baseline)
+	fmt.Printf("%-4s %-22s %12s %12s %8s %8s\n", "op", "target", "MB/s", "ops/s", "ratio", "paired")
 	ops := []string{}
 	seen := map[string]bool{}
 	for _, r := range rs {
@@ -317,9 +318,33 @@ func report(rs []result, targets []target, baseline string, size int64, count, c
 		}
 		for _, tg := range targets {
 			ratio := med[tg.Name] / med[baseline]
-			fmt.Printf("%-4s %-22s %12.1f %12.1f %8.2f\n", op, tg.Name, med[tg.Name]/1e6, med[tg.Name]/float64(size), ratio)
+			fmt.Printf("%-4s %-22s %12.1f %12.1f %8.2f %8.2f\n", op, tg.Name, med[tg.Name]/1e6, med[tg.Name]/float64(size), ratio,
+				pairedRatio(rs, op, tg.Name, baseline))
 		}
 	}
+}
+
+// pairedRatio is the median over repetitions of target's throughput divided
+// by baseline's in the same repetition.
+func pairedRatio(rs []result, op, target, baseline string) float64 {
+	rate := func(r result) float64 { return float64(r.bytes) / r.elapsed.Seconds() }
+	base := map[int]float64{}
+	for _, r := range rs {
+		if r.op == op && r.target == baseline {
+			base[r.rep] = rate(r)
+		}
+	}
+	var v []float64
+	for _, r := range rs {
+		if b := base[r.rep]; r.op == op && r.target == target && b > 0 {
+			v = append(v, rate(r)/b)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 // loadAvg returns the 1-minute load average from /proc/loadavg, or "?".
