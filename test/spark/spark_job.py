@@ -90,6 +90,7 @@ def parse_args():
     p.add_argument("--work", required=True, help="scratch directory (Spark local dir, S3A buffers, staging)")
     p.add_argument("--memory", default="1536m")
     p.add_argument("--cleanup", action="store_true", help="delete --base at the end")
+    p.add_argument("--repeat", type=int, default=1, help="bench: run the write and read this many times")
     p.add_argument("--conf", action="append", default=[], metavar="NAME=VALUE", help="extra Hadoop setting (repeatable)")
     return p.parse_args()
 
@@ -343,11 +344,11 @@ def main():
             committers = [c for c in a.committers.split(",") if c]
             suffix = ""
         else:
-            committers = [a.committers.split(",")[0]]
+            committers = [a.committers.split(",")[0]] * max(1, a.repeat)
             suffix = "-bench"
-        for c in committers:
+        for i, c in enumerate(committers):
             n_before = len(problems)
-            dest = a.base.rstrip("/") + "/" + c + suffix
+            dest = a.base.rstrip("/") + "/" + c + suffix + ("-%d" % i if a.mode == "bench" else "")
             try:
                 rec = write_and_check(spark, store, df, dest, c, reference, expected, problems)
             except Exception as e:  # one committer failing must not hide the others
@@ -355,6 +356,8 @@ def main():
                 problems.append("%s: %s" % (c, rec["exception"].splitlines()[0][:500]))
             rec["problems"] = problems[n_before:]
             report["writes"].append(rec)
+            if a.mode == "bench":
+                Store(spark).delete(dest)  # each repetition starts from the same state
             print("spark_job: %s %s: %s (write %ss, read %ss, requests %s)" % (
                 a.mode, c, "ok" if not rec["problems"] else "FAILED",
                 rec.get("write_seconds"), rec.get("read_aggregate_seconds"), rec.get("requests_total")), flush=True)
