@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -129,49 +128,6 @@ func readXMLBody(rc *reqCtx) ([]byte, error) {
 	return data, nil
 }
 
-// validBucketName applies the Amazon S3 naming rules for general purpose
-// buckets (Amazon S3 User Guide, "Bucket naming rules"): 3 to 63 characters of
-// lower-case letters, digits, '.' and '-', beginning and ending with a letter
-// or digit, no "..", no label beginning or ending with '-' (".-", "-."), not
-// an IPv4 address, and none of the reserved prefixes and suffixes.
-func validBucketName(name string) bool {
-	if len(name) < 3 || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '.' || c == '-':
-			if i == 0 || i == len(name)-1 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	// ".-" and "-." make a DNS label begin or end with a hyphen, so such a
-	// bucket could not be addressed virtual-host style (the older S3 rules
-	// said so: each label begins and ends with a letter or digit).
-	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
-		return false
-	}
-	if ip := net.ParseIP(name); ip != nil && ip.To4() != nil {
-		return false
-	}
-	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
-		if strings.HasPrefix(name, p) {
-			return false
-		}
-	}
-	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
-		if strings.HasSuffix(name, sfx) {
-			return false
-		}
-	}
-	return true
-}
-
 // createBucket creates a bucket on the backend its LocationConstraint names
 // (the configured default backend without one). See the Amazon S3 API
 // Reference, CreateBucket.
@@ -183,7 +139,7 @@ func validBucketName(name string) bool {
 // exists on any backend is BucketAlreadyOwnedByYou (409): bucket names are one
 // namespace across backends. Object Lock cannot be enabled (NotImplemented).
 func (s *Server) createBucket(rc *reqCtx) error {
-	if !validBucketName(rc.bucket) {
+	if !backends.ValidBucketName(rc.bucket) {
 		return s3err.InvalidBucketName
 	}
 	if strings.EqualFold(rc.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {

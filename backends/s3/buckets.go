@@ -119,7 +119,7 @@ func (b *Backend) ListBuckets(ctx context.Context) (out []backends.BucketInfo, e
 	}
 	for _, bi := range all {
 		name, ok := strings.CutPrefix(bi.Name, b.cfg.BucketPrefix)
-		if !ok || !validBucketName(name) {
+		if !ok || !backends.ValidBucketName(name) {
 			continue
 		}
 		out = append(out, backends.BucketInfo{Name: name, Created: bi.CreationDate})

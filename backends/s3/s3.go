@@ -379,7 +379,7 @@ func isRGWRequestID(id string) bool {
 // with ErrInvalidBucketName.
 func (b *Backend) backendBucket(bucket string) (string, error) {
 	name := b.cfg.BucketPrefix + bucket
-	if !validBucketName(bucket) || !validBucketName(name) {
+	if !backends.ValidBucketName(bucket) || !backends.ValidBucketName(name) {
 		return "", fmt.Errorf("s3 bucket %q: %w", bucket, backends.ErrInvalidBucketName)
 	}
 	return name, nil
@@ -393,31 +393,6 @@ func (b *Backend) dataBucket(bucket string) (string, error) {
 		return "", fmt.Errorf("s3 bucket %q: %w", bucket, backends.ErrBucketNotFound)
 	}
 	return name, nil
-}
-
-// validBucketName reports whether name is a valid S3 bucket name: 3 to 63
-// characters of lower-case letters, digits, '.' and '-', starting and ending
-// with a letter or digit, no "..", not an IPv4 address.
-func validBucketName(name string) bool {
-	if len(name) < 3 || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '.' || c == '-':
-			if i == 0 || i == len(name)-1 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
-		return false
-	}
-	return net.ParseIP(name) == nil
 }
 
 // validKey checks what S3 backends accept as a key: 1 to 1024 bytes of

@@ -388,12 +388,12 @@ func TestConfig(t *testing.T) {
 // backend name.
 func TestBucketNames(t *testing.T) {
 	for _, n := range []string{"abc", "a.b-c", "lgt-x-0123", strings.Repeat("a", 63)} {
-		if !validBucketName(n) {
+		if !backends.ValidBucketName(n) {
 			t.Errorf("%q refused", n)
 		}
 	}
 	for _, n := range []string{"", "ab", ".", "..", "a/b", "Abc", "a..b", "-ab", "ab-", "192.168.1.1", "a\x00b", strings.Repeat("a", 64)} {
-		if validBucketName(n) {
+		if backends.ValidBucketName(n) {
 			t.Errorf("%q accepted", n)
 		}
 	}
