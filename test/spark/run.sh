@@ -276,7 +276,7 @@ for b in "${targets[@]}"; do
 		say "== $b: hadoop-aws tests, second pass (checksum generation, multipart uploader)"
 		if S3A_TESTS_LIST=$ROOT/test/spark/s3a-tests-checksums.txt S3A_TESTS_SCALE=true \
 			bash test/spark/s3a-tests.sh "$b-checksums" "$tbucket" "$ENDPOINT" "$LAKEGATE_ACCESS_KEY" "$LAKEGATE_SECRET_KEY" \
-			fs.s3a.checksum.generation=true >"$LOGS/s3a-tests-$b-checksums.log" 2>&1; then
+			fs.s3a.checksum.generation=true fs.s3a.checksum.validation=true >"$LOGS/s3a-tests-$b-checksums.log" 2>&1; then
 			result PASS "$b/s3a-tests-checksums" "$(head -1 "$SPARK_WORK/s3a-tests/$b-checksums/summary.txt" | sed 's/^s3a-tests [^:]*: //')"
 		else
 			cat "$LOGS/s3a-tests-$b-checksums.log" >&2
