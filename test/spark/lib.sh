@@ -1,17 +1,20 @@
 # shellcheck shell=bash
 # test/spark/lib.sh: helpers shared by test/spark/*.sh. Source it.
-# Sets ROOT (repository), SPARK_CACHE (.cache/spark: downloads, venv, compiled tests),
+# Sets ROOT (repository), SPARK_CACHE (~/.cache/lakegate/spark: downloads, venv, compiled tests),
 # SPARK_WORK (.dev/spark: per-run configuration with credentials, logs, reports).
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-SPARK_CACHE=${SPARK_CACHE:-$ROOT/.cache/spark}
+# Downloads and builds are cached outside the work tree (as deploy/dev does), so
+# every clone and CI reuse them. Default: ~/.cache/lakegate.
+LAKEGATE_CACHE_DIR=${LAKEGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lakegate}
+SPARK_CACHE=${SPARK_CACHE:-$LAKEGATE_CACHE_DIR/spark}
 SPARK_WORK=${SPARK_WORK:-$ROOT/.dev/spark}
-M2_REPO=${M2_REPO:-$ROOT/.cache/m2}
+M2_REPO=${M2_REPO:-$LAKEGATE_CACHE_DIR/m2}
 # Versions under test (see test/spark/README.md).
 PYSPARK_VERSION=${PYSPARK_VERSION:-3.5.8}
 HADOOP_CLI_VERSIONS=${HADOOP_CLI_VERSIONS:-3.4.3 3.4.1}
 S3A_TESTS_HADOOP_VERSION=${S3A_TESTS_HADOOP_VERSION:-3.4.3}
-export ROOT SPARK_CACHE SPARK_WORK M2_REPO PYSPARK_VERSION HADOOP_CLI_VERSIONS S3A_TESTS_HADOOP_VERSION
+export ROOT LAKEGATE_CACHE_DIR SPARK_CACHE SPARK_WORK M2_REPO PYSPARK_VERSION HADOOP_CLI_VERSIONS S3A_TESTS_HADOOP_VERSION
 
 # say MSG...: progress line on stderr with a timestamp.
 say() { printf '[spark %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

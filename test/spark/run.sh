@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/spark/run.sh: lakegate end to end with Spark and Hadoop's S3A connector (`make test-spark`).
 #
-# 1. Installs what it needs, idempotently, with caches under .cache/ (gitignored): a Python venv
+# 1. Installs what it needs, idempotently, with caches under ~/.cache/lakegate: a Python venv
 #    with pyspark $PYSPARK_VERSION (+ boto3) from PyPI; jars from Maven Central through
 #    test/spark/jars.pom.xml (hadoop-aws 3.3.4 + aws-java-sdk-bundle 1.12.262 + spark-hadoop-cloud
 #    for Spark; standalone Hadoop clients $HADOOP_CLI_VERSIONS with hadoop-aws and the AWS SDK v2
@@ -107,10 +107,10 @@ install_tools() {
 install_venv() {
 	local venv=$SPARK_CACHE/venv stamp=$SPARK_CACHE/venv/.lakegate-pyspark-$PYSPARK_VERSION
 	[ -f "$stamp" ] && return 0
-	say "creating $venv with pyspark $PYSPARK_VERSION (PyPI, pip cache .cache/pip)"
+	say "creating $venv with pyspark $PYSPARK_VERSION (PyPI, pip cache ~/.cache/lakegate/pip)"
 	rm -rf "$venv"
 	python3 -m venv "$venv" &&
-		PIP_CACHE_DIR=$ROOT/.cache/pip "$venv/bin/pip" install -q --disable-pip-version-check \
+		PIP_CACHE_DIR=$LAKEGATE_CACHE_DIR/pip "$venv/bin/pip" install -q --disable-pip-version-check \
 			"pyspark==$PYSPARK_VERSION" boto3 >"$LOGS/pip.log" 2>&1 &&
 		touch "$stamp"
 }
