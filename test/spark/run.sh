@@ -95,7 +95,7 @@ apt_install() {
 }
 
 install_tools() {
-	need_cmd java || apt_install openjdk-17-jdk-headless || return 1
+	{ need_cmd java && need_cmd javac; } || apt_install openjdk-17-jdk-headless || return 1
 	need_cmd mvn || apt_install maven || return 1
 	need_cmd python3 || apt_install python3 python3-venv || return 1
 	python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv || return 1
