@@ -361,11 +361,11 @@ def main():
             print("spark_job: %s %s: %s (write %ss, read %ss, requests %s)" % (
                 a.mode, c, "ok" if not rec["problems"] else "FAILED",
                 rec.get("write_seconds"), rec.get("read_aggregate_seconds"), rec.get("requests_total")), flush=True)
+        if a.cleanup:
+            Store(spark).delete(a.base)
     except Exception as e:
         problems.append("job failed: " + "".join(traceback.format_exception_only(type(e), e)).strip()[:4000])
         traceback.print_exc()
-        if a.cleanup:
-            Store(spark).delete(a.base)
     finally:
         report["total_seconds"] = round(time.time() - t_start, 2)
         with open(a.report, "w") as f:
