@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/spark/hadoop-cli.sh LABEL HADOOP_VERSION BUCKET ENDPOINT ACCESS_KEY SECRET_KEY [NAME=VALUE...]
+# S3_ACCESS_KEY=... S3_SECRET_KEY=... test/spark/hadoop-cli.sh LABEL HADOOP_VERSION BUCKET ENDPOINT [NAME=VALUE...]
 #
 # The Hadoop command-line sequence a data team runs first against a new S3 endpoint, with a
 # standalone Hadoop HADOOP_VERSION client (hadoop-client + hadoop-aws + the AWS SDK v2 bundle from
@@ -11,9 +11,10 @@
 # per Hadoop version), each with a fresh configuration and its own, closed FileSystem instances.
 # Prints one line per step; exit 0 when every step passed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[ $# -ge 6 ] || { echo "usage: $0 LABEL HADOOP_VERSION BUCKET ENDPOINT ACCESS_KEY SECRET_KEY [NAME=VALUE...]" >&2; exit 2; }
-label=$1 V=$2 bucket=$3 endpoint=$4 ak=$5 sk=$6
-shift 6
+[ $# -ge 4 ] && [ -n "${S3_ACCESS_KEY:-}" ] && [ -n "${S3_SECRET_KEY:-}" ] ||
+	{ echo "usage: S3_ACCESS_KEY=... S3_SECRET_KEY=... $0 LABEL HADOOP_VERSION BUCKET ENDPOINT [NAME=VALUE...]" >&2; exit 2; }
+label=$1 V=$2 bucket=$3 endpoint=$4 ak=$S3_ACCESS_KEY sk=$S3_SECRET_KEY
+shift 4
 jars=$SPARK_CACHE/jars/hadoop-$V
 [ -f "$jars/hadoop-aws-$V.jar" ] || { echo "hadoop-cli $label: $jars has no hadoop-aws-$V.jar (run test/spark/run.sh)"; exit 1; }
 dir=$SPARK_WORK/hadoop-cli/$label

@@ -52,6 +52,8 @@ fs.s3a.secret.key=$3
 fs.s3a.bucket.probe=0
 fs.s3a.retry.limit=3
 fs.s3a.retry.interval=200ms
+fs.s3a.retry.throttle.limit=5
+fs.s3a.retry.throttle.interval=500ms
 fs.s3a.attempts.maximum=3
 EOP
 }

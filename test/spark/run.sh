@@ -28,7 +28,8 @@
 # SPARK_PERF (1: run the timing comparison), SPARK_PERF_REPEAT (3: runs per measurement, the best
 # counts), SPARK_S3A_TESTS (1), SPARK_ALLOW_MISSING_BACKEND (0:
 # a backend the gateway lacks is a failure; 1: a skip, and posix is tested instead),
-# SPARK_KEEP_DATA (0: buckets and direct-store data are deleted at the end).
+# SPARK_KEEP_DATA (0: buckets and direct-store data are deleted at the end), SPARK_JOB_DEADLINE
+# (900: seconds one Spark process may take).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT" || exit 1
 
@@ -196,6 +197,11 @@ done
 [ -n "$gw_pid" ] || fatal gateway "lakegate did not start (see $LOGS/lakegate.log)"
 say "lakegate $(bin/lakegate version 2>/dev/null | head -1) on $ENDPOINT (pid $gw_pid), backends: $(grep -E '^  - name:' "$cfg" | awk '{print $3}' | tr '\n' ' ')"
 
+# Buckets of earlier runs that were interrupted before their clean-up (names only this script uses).
+lg purge-matching "$ENDPOINT" '(spark|s3a)-[a-z0-9]+-[0-9]{10}' >>"$LOGS/cleanup.log" 2>&1
+[ -z "${RGW_ENDPOINT:-}" ] || S3_ACCESS_KEY=$RGW_ACCESS_KEY S3_SECRET_KEY=$RGW_SECRET_KEY "$PY" test/spark/s3util.py \
+	purge-matching "$RGW_ENDPOINT" 'spark-direct-[0-9]{10}' >>"$LOGS/cleanup.log" 2>&1
+
 # ---- 3. per backend -----------------------------------------------------------------------------
 targets=()
 for b in $BACKENDS; do
@@ -209,13 +215,22 @@ for b in $BACKENDS; do
 	fi
 done
 
-lg() { S3_ACCESS_KEY=$LAKEGATE_ACCESS_KEY S3_SECRET_KEY=$LAKEGATE_SECRET_KEY "$PY" test/spark/s3util.py "$@"; }
+# lgenv CMD...: run CMD with lakegate's keys in S3_ACCESS_KEY/S3_SECRET_KEY (never in argv).
+lgenv() { S3_ACCESS_KEY=$LAKEGATE_ACCESS_KEY S3_SECRET_KEY=$LAKEGATE_SECRET_KEY "$@"; }
+lg() { lgenv "$PY" test/spark/s3util.py "$@"; }
+# alive NAME BUCKET: the bucket's backend answers through lakegate (a dev-stack service stopped
+# by someone else during the run turns every later check into long S3A retries).
+alive() {
+	lg head "$ENDPOINT" "$2" >>"$LOGS/buckets.log" 2>&1 && return 0
+	result FAIL "$1" "bucket $2 does not answer HeadBucket through lakegate: is the dev stack's $b service down? (bash deploy/dev/up.sh; $LOGS/lakegate.log)"
+	return 1
+}
 
 # spark_job NAME ARGS...: run spark_job.py; its stdout lines go to the log and to stderr.
 spark_job() {
 	local name=$1
 	shift
-	SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$PY "$PY" test/spark/spark_job.py "$@" \
+	SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$PY timeout -k 30 "${SPARK_JOB_DEADLINE:-900}" "$PY" test/spark/spark_job.py "$@" \
 		--work "$SPARK_WORK/spark-work/$name" --rows "$ROWS" >"$LOGS/spark-$name.log" 2>&1
 	local rc=$?
 	grep '^spark_job:' "$LOGS/spark-$name.log" | sed 's/^/    /' >&2
@@ -235,6 +250,7 @@ for b in "${targets[@]}"; do
 		continue
 	fi
 
+	alive "$b/backend" "$bucket" || continue
 	say "== $b: Spark $PYSPARK_VERSION job (hadoop-aws 3.3.4, AWS SDK v1) through lakegate"
 	t0=$SECONDS
 	if S3A_ACCESS_KEY=$LAKEGATE_ACCESS_KEY S3A_SECRET_KEY=$LAKEGATE_SECRET_KEY spark_job "$b-verify" verify \
@@ -247,7 +263,7 @@ for b in "${targets[@]}"; do
 
 	for v in $HADOOP_CLI_VERSIONS; do
 		say "== $b: Hadoop $v FsShell and S3GuardTool"
-		if bash test/spark/hadoop-cli.sh "$b-$v" "$v" "$bucket" "$ENDPOINT" "$LAKEGATE_ACCESS_KEY" "$LAKEGATE_SECRET_KEY" >"$LOGS/cli-$b-$v.log" 2>&1; then
+		if lgenv bash test/spark/hadoop-cli.sh "$b-$v" "$v" "$bucket" "$ENDPOINT" >"$LOGS/cli-$b-$v.log" 2>&1; then
 			result PASS "$b/hadoop-$v-cli" "$(tail -1 "$LOGS/cli-$b-$v.log" | sed 's/^hadoop-cli [^:]*: //')"
 		else
 			grep -v ': ok ' "$LOGS/cli-$b-$v.log" | head -40 >&2
@@ -256,7 +272,7 @@ for b in "${targets[@]}"; do
 	done
 	v=$(echo "$HADOOP_CLI_VERSIONS" | awk '{print $1}')
 	say "== $b: Hadoop $v FsShell and S3GuardTool with checksum generation (SDK 2.30+ trailers)"
-	if bash test/spark/hadoop-cli.sh "$b-$v-checksums" "$v" "$bucket" "$ENDPOINT" "$LAKEGATE_ACCESS_KEY" "$LAKEGATE_SECRET_KEY" \
+	if lgenv bash test/spark/hadoop-cli.sh "$b-$v-checksums" "$v" "$bucket" "$ENDPOINT" \
 		fs.s3a.checksum.generation=true fs.s3a.create.checksum.algorithm=CRC32C fs.s3a.checksum.validation=true \
 		>"$LOGS/cli-$b-$v-checksums.log" 2>&1; then
 		result PASS "$b/hadoop-$v-cli-checksums" "$(tail -1 "$LOGS/cli-$b-$v-checksums.log" | sed 's/^hadoop-cli [^:]*: //')"
@@ -265,9 +281,9 @@ for b in "${targets[@]}"; do
 		result FAIL "$b/hadoop-$v-cli-checksums" "$(grep ': FAIL ' "$LOGS/cli-$b-$v-checksums.log" | sed 's/.*FAIL \([^:]*\):.*/\1/' | tr '\n' ' ')(log $LOGS/cli-$b-$v-checksums.log)"
 	fi
 
-	if [ "${SPARK_S3A_TESTS:-1}" = 1 ]; then
+	if [ "${SPARK_S3A_TESTS:-1}" = 1 ] && alive "$b/s3a-tests" "$tbucket"; then
 		say "== $b: hadoop-aws $S3A_TESTS_HADOOP_VERSION contract and integration tests"
-		if bash test/spark/s3a-tests.sh "$b" "$tbucket" "$ENDPOINT" "$LAKEGATE_ACCESS_KEY" "$LAKEGATE_SECRET_KEY" >"$LOGS/s3a-tests-$b.log" 2>&1; then
+		if lgenv bash test/spark/s3a-tests.sh "$b" "$tbucket" "$ENDPOINT" >"$LOGS/s3a-tests-$b.log" 2>&1; then
 			result PASS "$b/s3a-tests" "$(head -1 "$SPARK_WORK/s3a-tests/$b/summary.txt" | sed 's/^s3a-tests [^:]*: //')"
 		else
 			cat "$LOGS/s3a-tests-$b.log" >&2
@@ -275,7 +291,7 @@ for b in "${targets[@]}"; do
 		fi
 		say "== $b: hadoop-aws tests, second pass (checksum generation, multipart uploader)"
 		if S3A_TESTS_LIST=$ROOT/test/spark/s3a-tests-checksums.txt S3A_TESTS_SCALE=true \
-			bash test/spark/s3a-tests.sh "$b-checksums" "$tbucket" "$ENDPOINT" "$LAKEGATE_ACCESS_KEY" "$LAKEGATE_SECRET_KEY" \
+			lgenv bash test/spark/s3a-tests.sh "$b-checksums" "$tbucket" "$ENDPOINT" \
 			fs.s3a.checksum.generation=true fs.s3a.checksum.validation=true >"$LOGS/s3a-tests-$b-checksums.log" 2>&1; then
 			result PASS "$b/s3a-tests-checksums" "$(head -1 "$SPARK_WORK/s3a-tests/$b-checksums/summary.txt" | sed 's/^s3a-tests [^:]*: //')"
 		else
@@ -343,6 +359,7 @@ if [ "${SPARK_PERF:-1}" = 1 ]; then
 	echo "rows $ROWS, Spark $PYSPARK_VERSION local[2], best of ${SPARK_PERF_REPEAT:-3} runs in one Spark session; write = partitioned Parquet write incl. commit, read = read back + aggregate; S3 requests from S3A IOStatistics (write + read)" >>"$SPARK_WORK/perf.txt"
 	for b in "${targets[@]}"; do
 		bucket=spark-$b-$RUN_ID
+		alive "perf/$b" "$bucket" || continue
 		case $b in
 		hdfs)
 			say "== perf: Spark through lakegate on hdfs vs hdfs:// directly (Kerberos)"

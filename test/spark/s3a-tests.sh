@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/spark/s3a-tests.sh LABEL BUCKET ENDPOINT ACCESS_KEY SECRET_KEY [NAME=VALUE...]
+# S3_ACCESS_KEY=... S3_SECRET_KEY=... test/spark/s3a-tests.sh LABEL BUCKET ENDPOINT [NAME=VALUE...]
 #
 # Runs Hadoop's own S3A contract and integration tests (hadoop-aws ITest* classes of
 # $S3A_TESTS_HADOOP_VERSION, compiled from the published test sources by
@@ -13,12 +13,14 @@
 #
 # Environment: S3A_TESTS (override the selection: a surefire -Dtest pattern list), S3A_TESTS_LIST
 # (selection file),
-# S3A_TESTS_HADOOP_VERSION (3.4.3), S3A_TESTS_TIMEOUT (seconds for the forked JVM; 1500),
+# S3A_TESTS_HADOOP_VERSION (3.4.3), S3A_TESTS_TIMEOUT (seconds per forked JVM, i.e. per class; 600),
+# S3A_TESTS_DEADLINE (seconds for the whole Maven run; 1200),
 # S3A_TESTS_SCALE (fs.s3a.scale.test.enabled; false).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[ $# -ge 5 ] || { echo "usage: $0 LABEL BUCKET ENDPOINT ACCESS_KEY SECRET_KEY [NAME=VALUE...]" >&2; exit 2; }
-label=$1 bucket=$2 endpoint=$3 ak=$4 sk=$5
-shift 5
+[ $# -ge 3 ] && [ -n "${S3_ACCESS_KEY:-}" ] && [ -n "${S3_SECRET_KEY:-}" ] ||
+	{ echo "usage: S3_ACCESS_KEY=... S3_SECRET_KEY=... $0 LABEL BUCKET ENDPOINT [NAME=VALUE...]" >&2; exit 2; }
+label=$1 bucket=$2 endpoint=$3 ak=$S3_ACCESS_KEY sk=$S3_SECRET_KEY
+shift 3
 extra=("$@")
 V=$S3A_TESTS_HADOOP_VERSION
 out=$SPARK_CACHE/s3a-tests/$V
@@ -67,9 +69,10 @@ fi
 
 say "s3a-tests $label: hadoop-aws $V ITests against $endpoint bucket $bucket"
 t0=$SECONDS
-mvn -B -f "$ROOT/test/spark/s3a-tests/pom.xml" -Dmaven.repo.local="$M2_REPO" -Dout="$out" \
+# A dead backend makes S3A retry for a long time: bound the whole run (S3A_TESTS_DEADLINE).
+timeout -k 30 "${S3A_TESTS_DEADLINE:-1200}" mvn -B -f "$ROOT/test/spark/s3a-tests/pom.xml" -Dmaven.repo.local="$M2_REPO" -Dout="$out" \
 	-Dhadoop.version="$V" -Ds3a.conf="$dir/conf" -Ds3a.reports="$dir/reports" \
-	-Dsurefire.timeout="${S3A_TESTS_TIMEOUT:-1500}" -Ds3a.scale="${S3A_TESTS_SCALE:-false}" -Dtest="$tests" test >"$dir/mvn.log" 2>&1
+	-Dsurefire.timeout="${S3A_TESTS_TIMEOUT:-600}" -Ds3a.scale="${S3A_TESTS_SCALE:-false}" -Dtest="$tests" test >"$dir/mvn.log" 2>&1
 mvn_rc=$?
 say "s3a-tests $label: maven exit $mvn_rc after $((SECONDS - t0)) s (log $dir/mvn.log)"
 

@@ -5,11 +5,15 @@
                                                 exit 3 when the endpoint rejects LOCATION
                                                 (InvalidLocationConstraint: no such backend)
   s3util.py purge ENDPOINT BUCKET               abort its uploads, delete every object, delete it
+  s3util.py head ENDPOINT BUCKET                HeadBucket; exit 0 when it answers 200
+  s3util.py purge-matching ENDPOINT REGEX       purge every bucket whose whole name matches REGEX
+                                                (left behind by an interrupted run)
 
 Keys come from S3_ACCESS_KEY / S3_SECRET_KEY; the region is us-east-1.
 """
 
 import os
+import re
 import sys
 
 import boto3
@@ -64,11 +68,32 @@ def purge(endpoint, bucket):
     return 0
 
 
+def head(endpoint, bucket):
+    try:
+        client(endpoint).head_bucket(Bucket=bucket)
+    except ClientError as e:
+        print("head %s: %s" % (bucket, e))
+        return 1
+    return 0
+
+
+def purge_matching(endpoint, regex):
+    rc = 0
+    for b in client(endpoint).list_buckets().get("Buckets", []):
+        if re.fullmatch(regex, b["Name"]):
+            rc |= purge(endpoint, b["Name"])
+    return rc
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "create":
         return create(*argv[1:4])
     if len(argv) == 3 and argv[0] == "purge":
         return purge(*argv[1:3])
+    if len(argv) == 3 and argv[0] == "head":
+        return head(*argv[1:3])
+    if len(argv) == 3 and argv[0] == "purge-matching":
+        return purge_matching(*argv[1:3])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -130,6 +130,7 @@ def build_session(a):
              .config("spark.hadoop.fs.s3a.access.key", os.environ["S3A_ACCESS_KEY"])
              .config("spark.hadoop.fs.s3a.secret.key", os.environ["S3A_SECRET_KEY"])
              .config("spark.hadoop.fs.s3a.retry.limit", "3")
+             .config("spark.hadoop.fs.s3a.retry.throttle.limit", "5")
              .config("spark.hadoop.fs.s3a.attempts.maximum", "3"))
     if a.principal:
         b = (b.config("spark.kerberos.principal", a.principal)
