@@ -471,8 +471,9 @@ func testEmptyDirectories(e *env) {
 // ErrKeyConflict and the existing object is untouched; otherwise both are
 // stored and listed. Either way Stat of a name that is only a directory
 // ("c" while "c/d" exists) and of a key below an object ("a/b" while "a" is
-// an object, on hierarchical stores) is ErrObjectNotFound, and deleting such
-// names succeeds without removing anything.
+// an object, on hierarchical stores) is ErrObjectNotFound, listing below
+// such an object is empty, and deleting such names succeeds without removing
+// anything.
 func testKeyConflict(e *env) {
 	ctx := e.ctx()
 	try := func(key string, data []byte) error {
@@ -512,6 +513,12 @@ func testKeyConflict(e *env) {
 		e.expectAbsent("a/")
 		e.expectAbsent("c")
 		e.expectAbsent("m")
+		// Listing below an object finds nothing, without an error
+		// (S3A's getFileStatus of "a/b" lists the prefix "a/b/").
+		for _, prefix := range []string{"a/", "a/b/", "a/b/c", "f/x/"} {
+			e.expectListAll(nil, backends.ListQuery{Prefix: prefix})
+			e.expectListAll(nil, backends.ListQuery{Prefix: prefix, Delimiter: "/"})
+		}
 		// Deleting names that are not objects removes nothing.
 		e.del("c")
 		e.del("a/b")

@@ -184,7 +184,9 @@ func (l *lister) run(bucket, bdir string) error {
 	}
 	fi, ents, err := l.b.readDirSorted(l.c, dir)
 	switch {
-	case err == errNotDir || (err != nil && notFound(err)):
+	case err == errNotDir || (err != nil && l.b.isMissing(l.c, bdir, dir, err)):
+		// Nothing under the prefix, also when the path runs through a
+		// file ('a/b/' when 'a' is an object): an empty listing, as S3.
 		return l.b.bucketExists(l.c, bucket, bdir)
 	case err != nil:
 		return l.b.wrap("list", dir, err)
