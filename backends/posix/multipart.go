@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/backends"
+	"github.com/lakegate/lakegate/internal/atomicfile"
 )
 
 // Multipart upload layout: root/.lakegate/uploads/<bucket>/<uploadID>/ holds
@@ -105,31 +106,6 @@ func (b *Backend) loadUpload(bucket, key, id string) (string, uploadRecord, erro
 	return dir, rec, nil
 }
 
-// writeFileAtomic writes data to path through a temporary name in the same
-// directory, fsyncing file and directory.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + "." + randomHex() + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(path[:strings.LastIndexByte(path, '/')])
-}
-
 // CreateMultipartUpload records a new upload of key with meta and returns
 // its ID. The record is durable: the upload survives restarts and is
 // visible to every process sharing the root. Errors: ErrBucketNotFound,
@@ -153,7 +129,7 @@ func (b *Backend) CreateMultipartUpload(ctx context.Context, bucket, key string,
 	}
 	data, err := json.Marshal(uploadRecord{Key: key, Initiated: now, Meta: toStored(meta)})
 	if err == nil {
-		err = writeFileAtomic(dir+"/"+uploadRecordName, data)
+		err = atomicfile.Write(dir+"/"+uploadRecordName, data, 0o644)
 	}
 	if err != nil {
 		os.RemoveAll(dir)
@@ -226,7 +202,7 @@ func (b *Backend) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	old, _ := readPart(dir, partNumber)
 	data, err := json.Marshal(pr)
 	if err == nil {
-		err = writeFileAtomic(dir+"/"+partRecordName(partNumber), data)
+		err = atomicfile.Write(dir+"/"+partRecordName(partNumber), data, 0o644)
 	}
 	if err != nil {
 		os.Remove(dir + "/" + dataName)

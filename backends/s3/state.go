@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/backends"
+	"github.com/lakegate/lakegate/internal/atomicfile"
 )
 
 // stateStore is lakegate's durable state for one S3 backend, small JSON files
@@ -89,44 +89,17 @@ func (s *stateStore) checksumPath(bucket, key string) string {
 	return filepath.Join(s.dir, "checksums", bucket, hashName(key)+".json")
 }
 
-// writeJSON writes v to path atomically.
+// writeJSON writes v to path atomically (see internal/atomicfile),
+// creating the directory first.
 func writeJSON(path string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, ".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o640)
 }
 
 // readJSON reads path into v; a missing file is fs.ErrNotExist.

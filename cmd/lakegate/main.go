@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,6 +33,7 @@ import (
 	"github.com/lakegate/lakegate/backends"
 	"github.com/lakegate/lakegate/gateway"
 	"github.com/lakegate/lakegate/gateway/sigv4"
+	"github.com/lakegate/lakegate/internal/atomicfile"
 	"github.com/lakegate/lakegate/internal/config"
 	"github.com/lakegate/lakegate/internal/identity"
 )
@@ -191,8 +193,9 @@ func serve(args []string) error {
 	}
 }
 
-// loadOrCreateKey returns the 32-byte key stored at path, creating it with
-// mode 0600 on first use. Gateway processes sharing a state_dir share the key,
+// loadOrCreateKey returns the key (32 bytes or more) stored at path,
+// creating a random 32-byte one with mode 0600 on first use; a shorter file
+// is an error. Gateway processes sharing a state_dir share the key,
 // so a continuation token issued by one is accepted by the others.
 func loadOrCreateKey(path string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
@@ -205,14 +208,16 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, key, 0o600); err != nil {
+	// Of gateways starting together on one state_dir, one creates the
+	// key and all of them read that one.
+	if err := atomicfile.Create(path, key, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, err
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) < 32 {
+		err = fmt.Errorf("list-token key %s: %d bytes, want 32 or more (remove it to make a new one)", path, len(b))
 	}
-	return os.ReadFile(path)
+	return b, err
 }
 
 func newLogger(level string) *slog.Logger {
