@@ -36,15 +36,30 @@ type testGateway struct {
 func newTestGateway(t *testing.T) *testGateway {
 	t.Helper()
 	root := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("LAKEGATE_TEST_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
+	logger := testLogger()
 	reg := prometheus.NewRegistry()
 	pb, err := posix.New(context.Background(), posix.Config{Root: root}, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	g := serveGateway(t, []NamedBackend{{Name: "posix", Backend: pb}}, logger, reg)
+	g.Root = root
+	return g
+}
+
+// testLogger discards the gateway's log unless LAKEGATE_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("LAKEGATE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// serveGateway serves a gateway over nbs (the first is the default backend)
+// through httptest, with the test root key, metrics in reg, and an AWS SDK
+// client (path-style, us-east-1). The server is closed when t ends.
+func serveGateway(t *testing.T, nbs []NamedBackend, logger *slog.Logger, reg *prometheus.Registry) *testGateway {
+	t.Helper()
 	ids, err := identity.Load("", func(k string) string {
 		switch k {
 		case "LAKEGATE_ROOT_ACCESS_KEY":
@@ -58,7 +73,7 @@ func newTestGateway(t *testing.T) *testGateway {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{
-		Backends:   []NamedBackend{{Name: "posix", Backend: pb}},
+		Backends:   nbs,
 		Verifier:   &sigv4.Verifier{Credentials: ids},
 		Logger:     logger,
 		Registerer: reg,
@@ -74,5 +89,5 @@ func newTestGateway(t *testing.T) *testGateway {
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
 	})
-	return &testGateway{URL: hs.URL, Server: srv, Registry: reg, Client: client, Root: root}
+	return &testGateway{URL: hs.URL, Server: srv, Registry: reg, Client: client}
 }

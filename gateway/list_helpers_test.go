@@ -5,13 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -20,14 +15,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lakegate/lakegate/backends"
-	"github.com/lakegate/lakegate/gateway/sigv4"
-	"github.com/lakegate/lakegate/internal/identity"
 )
 
 // Helpers shared by the list, multipart and token tests.
@@ -36,38 +27,7 @@ import (
 // a real posix backend), with an AWS SDK client, like newTestGateway.
 func listGatewayOver(t *testing.T, b backends.Backend) *testGateway {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	ids, err := identity.Load("", func(k string) string {
-		switch k {
-		case "LAKEGATE_ROOT_ACCESS_KEY":
-			return testAccessKey
-		case "LAKEGATE_ROOT_SECRET_KEY":
-			return testSecretKey
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{
-		Backends:   []NamedBackend{{Name: "posix", Backend: b}},
-		Verifier:   &sigv4.Verifier{Credentials: ids},
-		Logger:     logger,
-		Registerer: reg,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	client := s3.New(s3.Options{
-		BaseEndpoint: aws.String(hs.URL),
-		Region:       "us-east-1",
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
-	})
-	return &testGateway{URL: hs.URL, Server: srv, Registry: reg, Client: client}
+	return serveGateway(t, []NamedBackend{{Name: "posix", Backend: b}}, testLogger(), prometheus.NewRegistry())
 }
 
 // listNewBucket creates a bucket with a unique name through the gateway and
@@ -158,22 +118,12 @@ func listDelete(t *testing.T, g *testGateway, bucket string, keys ...string) {
 }
 
 // listRawResponse is a raw HTTP answer with its body read.
-type listRawResponse struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
+type listRawResponse = rawResponse
 
 // listS3Error is the XML error document.
 type listS3Error struct {
 	Code    string `xml:"Code"`
 	Message string `xml:"Message"`
-}
-
-func (r listRawResponse) errorCode() string {
-	var e listS3Error
-	_ = xml.Unmarshal(r.Body, &e)
-	return e.Code
 }
 
 // listEscapeQuery encodes a query value strictly (space as %20, "+" as %2B).
@@ -220,53 +170,17 @@ func listRawRequest(t *testing.T, g *testGateway, method, path string, query map
 // any 5xx other than 501 fails the test.
 func listRaw(t *testing.T, g *testGateway, method, path string, query map[string]string, hdr map[string]string, body []byte) listRawResponse {
 	t.Helper()
-	req := listRawRequest(t, g, method, path, query, hdr, body)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode >= 500 && resp.StatusCode != 501 {
-		t.Errorf("%s %s: status %d: %s", method, req.URL, resp.StatusCode, data)
-	}
-	return listRawResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return objDo(t, listRawRequest(t, g, method, path, query, hdr, body))
 }
 
 // listWantRaw checks the status and S3 error code of a raw response.
 func listWantRaw(t *testing.T, what string, r listRawResponse, status int, code string) {
 	t.Helper()
-	if r.Status != status || (code != "" && r.errorCode() != code) {
-		t.Errorf("%s: got %d %q, want %d %q; body %s", what, r.Status, r.errorCode(), status, code, r.Body)
-	}
-}
-
-// listAPIError returns the S3 error code and HTTP status of an SDK error.
-func listAPIError(err error) (string, int) {
-	code, status := "", 0
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code = ae.ErrorCode()
-	}
-	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	return code, status
+	wantS3Error(t, what, r, status, code)
 }
 
 // listWantErr checks that an SDK call failed with the S3 code and status.
 func listWantErr(t *testing.T, what string, err error, code string, status int) {
 	t.Helper()
-	if err == nil {
-		t.Errorf("%s: succeeded, want %s (%d)", what, code, status)
-		return
-	}
-	gotCode, gotStatus := listAPIError(err)
-	if gotCode != code || gotStatus != status {
-		t.Errorf("%s: got %s (%d), want %s (%d): %v", what, gotCode, gotStatus, code, status, err)
-	}
+	wantAPIError(t, what, err, status, code)
 }

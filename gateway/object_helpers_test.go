@@ -10,9 +10,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -20,15 +18,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lakegate/lakegate/backends"
 	"github.com/lakegate/lakegate/backends/posix"
-	"github.com/lakegate/lakegate/gateway/sigv4"
-	"github.com/lakegate/lakegate/internal/identity"
 )
 
 // rawResponse is a response read whole by objSend.
@@ -210,8 +205,7 @@ func pathKey(key string) string {
 // backends.
 func newMultiGateway(t *testing.T, wrap func(*posix.Backend) backends.Backend, names ...string) *testGateway {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
+	logger := testLogger()
 	var nbs []NamedBackend
 	root := t.TempDir()
 	for _, n := range names {
@@ -225,29 +219,7 @@ func newMultiGateway(t *testing.T, wrap func(*posix.Backend) backends.Backend, n
 		}
 		nbs = append(nbs, NamedBackend{Name: n, Backend: b})
 	}
-	ids, err := identity.Load("", func(k string) string {
-		switch k {
-		case "LAKEGATE_ROOT_ACCESS_KEY":
-			return testAccessKey
-		case "LAKEGATE_ROOT_SECRET_KEY":
-			return testSecretKey
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Backends: nbs, Verifier: &sigv4.Verifier{Credentials: ids}, Logger: logger, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	client := s3.New(s3.Options{
-		BaseEndpoint: aws.String(hs.URL),
-		Region:       "us-east-1",
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
-	})
-	return &testGateway{URL: hs.URL, Server: srv, Registry: reg, Client: client, Root: root}
+	g := serveGateway(t, nbs, logger, prometheus.NewRegistry())
+	g.Root = root
+	return g
 }
