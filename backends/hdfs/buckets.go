@@ -44,12 +44,10 @@ func (b *Backend) DeleteBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	return b.withClient(ctx, false, func(c *client) error {
-		fi, err := c.stat(bdir)
+		fi, err := b.statBucket(c, bucket, bdir)
 		switch {
-		case err != nil && notFound(err), err == nil && !fi.IsDir():
-			return fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotFound)
 		case err != nil:
-			return b.wrap("stat", bdir, err)
+			return err
 		case childrenNum(fi) != 0:
 			return fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotEmpty)
 		}
@@ -88,12 +86,9 @@ func (b *Backend) HeadBucket(ctx context.Context, bucket string) (backends.Bucke
 	}
 	var info backends.BucketInfo
 	err = b.withClient(ctx, true, func(c *client) error {
-		fi, err := c.stat(bdir)
-		switch {
-		case err != nil && notFound(err), err == nil && !fi.IsDir():
-			return fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotFound)
-		case err != nil:
-			return b.wrap("stat", bdir, err)
+		fi, err := b.statBucket(c, bucket, bdir)
+		if err != nil {
+			return err
 		}
 		info, err = b.bucketInfo(c, bucket, bdir, fi)
 		return err

@@ -454,12 +454,8 @@ func (b *Backend) wrap(op, p string, err error) error {
 // missing decides whether a path that was not found means a missing bucket
 // or a missing object.
 func (b *Backend) missing(c *client, bucket, bdir, key string) error {
-	fi, err := c.stat(bdir)
-	switch {
-	case err != nil && notFound(err), err == nil && !fi.IsDir():
-		return fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotFound)
-	case err != nil:
-		return b.wrap("stat", bdir, err)
+	if err := b.bucketExists(c, bucket, bdir); err != nil {
+		return err
 	}
 	return fmt.Errorf("hdfs %s/%s: %w", bucket, key, backends.ErrObjectNotFound)
 }
@@ -1046,12 +1042,8 @@ func (b *Backend) publish(ctx context.Context, c *client, bucket, bdir, src, dst
 
 // ensureDir creates the directory dir inside the bucket directory bdir.
 func (b *Backend) ensureDir(c *client, bucket, bdir, dir string) error {
-	fi, err := c.stat(bdir)
-	switch {
-	case err != nil && notFound(err), err == nil && !fi.IsDir():
-		return fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotFound)
-	case err != nil:
-		return b.wrap("stat", bdir, err)
+	if err := b.bucketExists(c, bucket, bdir); err != nil {
+		return err
 	}
 	if dir == bdir {
 		return nil
@@ -1265,14 +1257,21 @@ func (b *Backend) Delete(ctx context.Context, bucket, key string) error {
 // bucketExists returns nil if the bucket directory exists, else
 // ErrBucketNotFound.
 func (b *Backend) bucketExists(c *client, bucket, bdir string) error {
+	_, err := b.statBucket(c, bucket, bdir)
+	return err
+}
+
+// statBucket returns the status of the bucket directory bdir; a missing
+// directory, or a file in its place, is ErrBucketNotFound.
+func (b *Backend) statBucket(c *client, bucket, bdir string) (os.FileInfo, error) {
 	fi, err := c.stat(bdir)
 	switch {
 	case err != nil && notFound(err), err == nil && !fi.IsDir():
-		return fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotFound)
+		return nil, fmt.Errorf("hdfs bucket %q: %w", bucket, backends.ErrBucketNotFound)
 	case err != nil:
-		return b.wrap("stat", bdir, err)
+		return nil, b.wrap("stat", bdir, err)
 	}
-	return nil
+	return fi, nil
 }
 
 // prune removes dir and its parents up to (excluding) the bucket directory
