@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,20 +15,28 @@ import (
 // at io.EOF. (net/http would send size bytes of a longer body and only then
 // complain, by which time the backend has stored the object.) The first
 // error from r is kept in err, so that the caller can return it instead of
-// the transport's wrapper.
+// the transport's wrapper. Once ctx is done every Read fails with its error,
+// so a cancelled upload cannot complete the body (net/http notices the
+// cancellation asynchronously and may otherwise go on sending a body that
+// is still readable, and the backend would store it).
 type exactReader struct {
+	ctx       context.Context
 	r         io.Reader
 	remaining int64
 	eof       bool  // r returned io.EOF
-	err       error // first failure: r's error, io.ErrUnexpectedEOF or errBodyTooLong
+	err       error // first failure: r's error, ctx's, io.ErrUnexpectedEOF or errBodyTooLong
 }
 
-// newExactReader returns an exactReader for size bytes.
-func newExactReader(r io.Reader, size int64) *exactReader {
-	return &exactReader{r: r, remaining: size}
+// newExactReader returns an exactReader for size bytes of an upload made
+// under ctx.
+func newExactReader(ctx context.Context, r io.Reader, size int64) *exactReader {
+	return &exactReader{ctx: ctx, r: r, remaining: size}
 }
 
 func (e *exactReader) Read(p []byte) (int, error) {
+	if e.err == nil {
+		e.err = e.ctx.Err()
+	}
 	if e.err != nil {
 		return 0, e.err
 	}
@@ -55,6 +64,11 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	}
 	if e.remaining == 0 {
 		if err := e.checkEOF(); err != nil {
+			return 0, err
+		}
+		// The last bytes complete the request: not after a cancel.
+		if err := e.ctx.Err(); err != nil {
+			e.err = err
 			return 0, err
 		}
 	}

@@ -91,7 +91,7 @@ func (b *Backend) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	if opts.Size < 0 {
 		return backends.PartInfo{}, fmt.Errorf("s3 upload part %d of %s/%s: unknown size: %w", partNumber, bb, key, backends.ErrNotImplemented)
 	}
-	er := newExactReader(body, opts.Size)
+	er := newExactReader(ctx, body, opts.Size)
 	if opts.Size == 0 {
 		if _, err := er.Read(make([]byte, 1)); err != io.EOF {
 			return backends.PartInfo{}, er.bodyError("upload part", bb, key)

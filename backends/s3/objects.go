@@ -216,7 +216,7 @@ func (b *Backend) checkKeyForFlavor(ctx context.Context, key string) error {
 
 // putSized is one streaming PUT of exactly size bytes.
 func (b *Backend) putSized(ctx context.Context, bb, key string, body io.Reader, size int64, opts backends.PutOptions) (backends.ObjectInfo, error) {
-	er := newExactReader(body, size)
+	er := newExactReader(ctx, body, size)
 	if size == 0 {
 		// minio-go sends no body for size 0: check the body is empty now.
 		if _, err := er.Read(make([]byte, 1)); err != io.EOF {
@@ -289,7 +289,7 @@ func (b *Backend) putUnknownSize(ctx context.Context, bucket, bb, key string, bo
 	if err := b.checkCondition(ctx, bb, key, opts.Condition); err != nil {
 		return backends.ObjectInfo{}, err
 	}
-	counter := &countingReader{r: io.MultiReader(bytes.NewReader(buf), body)}
+	counter := &countingReader{ctx: ctx, r: io.MultiReader(bytes.NewReader(buf), body)}
 	popts := putOptions(opts.Metadata, opts.Metadata.Checksums, b.unsigned)
 	popts.PartSize = uint64(b.cfg.PartSize)
 	popts.NumThreads = 1
@@ -319,14 +319,22 @@ func (b *Backend) putUnknownSize(ctx context.Context, bucket, bb, key string, bo
 	return b.finishPut(bb, key, etag, counter.n, opts, true)
 }
 
-// countingReader counts bytes and keeps the first read error.
+// countingReader counts bytes and keeps the first read error; once ctx is
+// done it fails every Read (see exactReader).
 type countingReader struct {
+	ctx context.Context
 	r   io.Reader
 	n   int64
 	err error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err == nil {
+		c.err = c.ctx.Err()
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	if err != nil && err != io.EOF && c.err == nil {

@@ -106,7 +106,7 @@ func TestExactReader(t *testing.T) {
 		{"error at the end", io.MultiReader(strings.NewReader("hello world"), &errReader{errBody}), 11, errBody, 0},
 	}
 	for _, c := range cases {
-		er := newExactReader(c.body, c.size)
+		er := newExactReader(context.Background(), c.body, c.size)
 		var got bytes.Buffer
 		buf := make([]byte, 4)
 		var err error
@@ -134,6 +134,52 @@ func TestExactReader(t *testing.T) {
 			t.Errorf("%s: bodyError = %v", c.name, err)
 		}
 	}
+}
+
+// TestExactReaderCancel: after the upload's context is cancelled the reader
+// hands over nothing more, even though the body could still be read, so the
+// request cannot complete and the backend cannot store the object.
+func TestExactReaderCancel(t *testing.T) {
+	for _, at := range []int{0, 3, 10, 11} { // cancel after this many bytes
+		ctx, cancel := context.WithCancel(context.Background())
+		body := &cancelAfter{data: []byte("hello world"), at: at, cancel: cancel}
+		er := newExactReader(ctx, body, 11)
+		var got bytes.Buffer
+		buf := make([]byte, 4)
+		var err error
+		for err == nil {
+			var n int
+			n, err = er.Read(buf)
+			got.Write(buf[:n])
+		}
+		cancel()
+		if !errors.Is(err, context.Canceled) || !errors.Is(er.bodyError("put", "b", "k"), context.Canceled) {
+			t.Errorf("cancel after %d: error %v, want context.Canceled", at, err)
+		}
+		if got.Len() >= 11 {
+			t.Errorf("cancel after %d: handed over all %d bytes", at, got.Len())
+		}
+	}
+}
+
+// cancelAfter serves data, calling cancel once at bytes have been read.
+type cancelAfter struct {
+	data   []byte
+	off    int
+	at     int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.off >= c.at {
+		c.cancel()
+	}
+	if c.off == len(c.data) {
+		return 0, io.EOF
+	}
+	n := copy(p[:1], c.data[c.off:])
+	c.off += n
+	return n, nil
 }
 
 type errReader struct{ err error }
