@@ -191,8 +191,16 @@ start_role() {
   # 9>&-: the daemon must not inherit the lock held by this script (see take_lock).
   KRB5_CONFIG=$K/krb5.conf KRB5CCNAME=FILE:$H/cc/$role.unused \
     setsid "$JAVA" "${opts[@]}" -cp "$CP" "$class" "$@" </dev/null >>"$H/logs/$role.log" 2>&1 9>&- &
-  echo $! >"$H/run/$role.pid"
-  log "started $role (pid $!, log $H/logs/$role.log)"
+  local pid=$! i
+  echo "$pid" >"$H/run/$role.pid"
+  # Until the background child execs, its command line is this script's and pid_alive says no:
+  # wait for the exec (or the exit) so later checks do not call a starting daemon dead.
+  for i in $(seq 1 100); do
+    pid_alive "$role" && break
+    pid_gone "$pid" && die "$role exited at start; see $H/logs/$role.log"
+    sleep 0.1
+  done
+  log "started $role (pid $pid, log $H/logs/$role.log)"
 }
 
 # ---- readiness -------------------------------------------------------------------------------

@@ -66,6 +66,23 @@ stop_pid() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# wait_exec PIDFILE NEEDLE NAME: after `cmd &`, $! is first a copy of this shell and only becomes
+# NAME at exec; until then its command line is this script's. Wait (up to 10 s) for the exec so
+# that pid_alive is meaningful, and fail with the log if the daemon is already gone. Without this,
+# a check right after the start could call a daemon that had not exec'd yet "exited" (seen in CI).
+wait_exec() {
+  local f=$1 needle=$2 name=$3 pid i
+  pid=$(cat "$f")
+  for i in $(seq 1 100); do
+    pid_alive "$f" "$needle" && return 0
+    pid_gone "$pid" && break
+    sleep 0.1
+  done
+  log "$name (pid $pid) did not start; last lines of its logs:"
+  tail -n 5 "$K/logs/kdc.log" "$K/logs/kadmind.log" "$K/logs/$name.out" >&2 2>/dev/null || true
+  die "$name exited at start; see $K/logs/"
+}
+
 ensure_packages() {
   local missing=0 b
   for b in krb5kdc kadmind kdb5_util kadmin.local kinit klist ktutil; do
@@ -218,7 +235,8 @@ start_daemons() {
     port_open "$KDC_PORT" && die "port $KDC_PORT is in use by a process this script did not start"
     krb5kdc -n -P "$K/run/krb5kdc.daemon.pid" >>"$K/logs/krb5kdc.out" 2>&1 9>&- &
     echo $! >"$K/run/krb5kdc.pid"
-    log "started krb5kdc (pid $!)"
+    wait_exec "$K/run/krb5kdc.pid" "$K/run/krb5kdc" krb5kdc
+    log "started krb5kdc (pid $(cat "$K/run/krb5kdc.pid"))"
   fi
   if pid_alive "$K/run/kadmind.pid" "$K/run/kadmind"; then
     :
@@ -226,12 +244,14 @@ start_daemons() {
     port_open "$KADMIN_PORT" && die "port $KADMIN_PORT is in use by a process this script did not start"
     kadmind -nofork -P "$K/run/kadmind.daemon.pid" >>"$K/logs/kadmind.out" 2>&1 9>&- &
     echo $! >"$K/run/kadmind.pid"
-    log "started kadmind (pid $!)"
+    wait_exec "$K/run/kadmind.pid" "$K/run/kadmind" kadmind
+    log "started kadmind (pid $(cat "$K/run/kadmind.pid"))"
   fi
   local i
   for i in $(seq 1 100); do
     port_open "$KDC_PORT" && port_open "$KADMIN_PORT" && return 0
-    pid_alive "$K/run/krb5kdc.pid" "$K/run/krb5kdc" || die "krb5kdc exited; see $K/logs/"
+    pid_alive "$K/run/krb5kdc.pid" "$K/run/krb5kdc" || { tail -n 5 "$K/logs/kdc.log" >&2 2>/dev/null; die "krb5kdc exited; see $K/logs/"; }
+    pid_alive "$K/run/kadmind.pid" "$K/run/kadmind" || { tail -n 5 "$K/logs/kadmind.log" >&2 2>/dev/null; die "kadmind exited; see $K/logs/"; }
     sleep 0.1
   done
   die "KDC not listening on 127.0.0.1:$KDC_PORT/$KADMIN_PORT after 10 s; see $K/logs/"
