@@ -284,7 +284,7 @@ for b in "${targets[@]}"; do
 	if [ "${SPARK_S3A_TESTS:-1}" != 0 ] && alive "$b/s3a-tests" "$tbucket"; then
 		# SPARK_S3A_TESTS=all: every ITest class of hadoop-aws in pass 1, scale tests included
 		# (not in CI: measured 12-13 minutes per backend on 2 cores without the scale tests, which
-		# add about 4); 1: the selection of s3a-tests.txt.
+		# took about 4 more run alone); 1: the selection of s3a-tests.txt.
 		pass1_list=$ROOT/test/spark/s3a-tests.txt pass1_deadline=1200 pass1_scale=false
 		[ "${SPARK_S3A_TESTS:-1}" = all ] && pass1_list=$ROOT/test/spark/s3a-tests-all.txt pass1_deadline=5400 pass1_scale=true
 		say "== $b: hadoop-aws $S3A_TESTS_HADOOP_VERSION contract and integration tests ($(basename "$pass1_list"))"
